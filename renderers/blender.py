@@ -1,0 +1,35 @@
+"""The one place rig2sketch imports ``bpy``.
+
+Only render worker processes call :func:`import_bpy`; nothing imports ``bpy`` at module
+import time, so the rest of ``renderers/`` (specs, cameras, projection) loads without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+
+class BlenderUnavailable(ImportError):
+    """Raised when the ``bpy`` module (Blender as a Python module) cannot be imported."""
+
+
+def import_bpy() -> ModuleType:
+    """Return the ``bpy`` module, or raise :class:`BlenderUnavailable` saying how to get it."""
+    try:
+        return importlib.import_module("bpy")
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise BlenderUnavailable(
+            f"rig2sketch renders with Blender as a Python module, but 'import bpy' failed ({err}). "
+            "Install it with 'make setup' (pins bpy==5.0.1 for Python 3.11, which needs numpy<2)."
+        ) from err
+
+
+def reset_blender() -> ModuleType:
+    """Import ``bpy`` and reset Blender to an empty factory scene; returns ``bpy``.
+
+    Call once at the start of every job so no state leaks between jobs in one process.
+    """
+    bpy = import_bpy()
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return bpy

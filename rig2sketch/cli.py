@@ -1,0 +1,133 @@
+"""``rig2sketch``: one command-line entry point, a subcommand per stage, Hydra overrides.
+
+    rig2sketch render renderer.cameras=8 out=runs/demo
+    rig2sketch render --cfg            # print the resolved config and exit
+    rig2sketch validate dataset=runs/demo/dataset
+
+Each subcommand composes ``configs/<name>.yaml`` on top of a structured-config schema (a
+dataclass owned by its stage), so a misspelled key or an out-of-range value fails before any
+work starts. The stage entry receives the typed dataclass, never a DictConfig.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    schema: str  # "module:Dataclass"
+    entry: str  # "module:function" taking the dataclass; returns an exit code or a path to print
+
+
+COMMANDS: dict[str, Command] = {
+    "validate": Command(
+        "check every shard of a dataset (schema, images, keypoints, unique ids); exit 0 only when clean",
+        "shards.validate:ValidateConfig",
+        "shards.validate:validate_command",
+    ),
+}
+
+
+class ConfigError(ValueError):
+    """A config that does not compose or fails its checks; the message names key and allowed values."""
+
+
+def _load(ref: str) -> Any:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def compose(name: str, overrides: Sequence[str] = ()) -> Any:
+    """Compose ``configs/<name>.yaml`` with ``overrides`` and return the typed dataclass."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rig2sketch.paths import CONFIG_DIR
+
+    ConfigStore.instance().store(name=f"{name}_schema", node=_load(COMMANDS[name].schema))
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = hydra_compose(config_name=name, overrides=list(overrides))
+        return OmegaConf.to_object(cfg)
+    except (OmegaConfBaseException, ValueError, TypeError) as err:
+        raise ConfigError(_explain(err)) from err
+    except Exception as err:  # hydra's ConfigCompositionException and friends
+        if type(err).__module__.startswith(("hydra", "omegaconf")):
+            raise ConfigError(_explain(err)) from err
+        raise
+
+
+def _explain(err: BaseException) -> str:
+    parts = [str(err).strip()]
+    cause = err.__cause__ or err.__context__
+    while cause is not None and len(parts) < 4:
+        text = str(cause).strip()
+        if text and text not in parts[-1]:
+            parts.append(text)
+        cause = cause.__cause__ or cause.__context__
+    return "\n".join(parts)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rig2sketch",
+        description="Synthetic pose data for drawings: render, stylize, validate, export, evaluate.",
+        epilog="Each subcommand takes Hydra overrides (key=value). 'rig2sketch CMD --help' lists its config; "
+        "'rig2sketch CMD --cfg [overrides]' prints the resolved config.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.help)
+        p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="Hydra overrides, e.g. out=runs/demo")
+        p.add_argument("--cfg", action="store_true", help="print the resolved config and exit")
+    return parser
+
+
+def _set_process_defaults() -> None:
+    # The entry point is the one place environment is set: Prefect's temporary server must not
+    # phone home (no network here), and its logs should not drown the progress display.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("HYDRA_FULL_ERROR", "0")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _set_process_defaults()
+    try:
+        cfg = compose(args.command, args.overrides)
+    except ConfigError as err:
+        print(f"rig2sketch {args.command}: bad config: {err}", file=sys.stderr)
+        return 2
+    if args.cfg:
+        from omegaconf import OmegaConf
+
+        print(OmegaConf.to_yaml(OmegaConf.structured(cfg)), end="")
+        return 0
+    try:
+        result = _load(COMMANDS[args.command].entry)(cfg)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"rig2sketch {args.command}: {err}", file=sys.stderr)
+        return 2
+    if isinstance(result, int):
+        return result
+    if result is not None:
+        print(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

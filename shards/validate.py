@@ -1,0 +1,146 @@
+"""Dataset validation: every problem reported with its file and row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shards import schema
+from shards.images import decode_png
+from shards.reader import list_shards, row_to_sample
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int | None  # None: the problem is with the whole file
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.row is None else f"{self.file} row {self.row}"
+        return f"{where}: {self.message}"
+
+
+def _check_schema(path: Path, actual: pa.Schema) -> list[Problem]:
+    problems = []
+    for field in schema.SCHEMA:
+        if field.name not in actual.names:
+            problems.append(Problem(str(path), None, f"missing column {field.name!r} ({field.type})"))
+        elif not actual.field(field.name).type.equals(field.type):
+            problems.append(
+                Problem(str(path), None, f"column {field.name!r} has type {actual.field(field.name).type}, expected {field.type}")
+            )
+    version = (actual.metadata or {}).get(b"rig2sketch.schema_version", b"").decode()
+    if version != schema.SCHEMA_VERSION:
+        problems.append(Problem(str(path), None, f"schema version {version or 'missing'!r}, expected {schema.SCHEMA_VERSION!r}"))
+    return problems
+
+
+def _check_row(path: Path, index: int, row: dict) -> list[Problem]:
+    out: list[Problem] = []
+
+    def bad(message: str) -> None:
+        out.append(Problem(str(path), index, f"sample {row.get('sample_id')!r}: {message}"))
+
+    width, height = row["width"], row["height"]
+    try:
+        image = decode_png(row["image"], mode="unchanged")
+    except ValueError as err:
+        bad(f"image: {err}")
+        image = None
+    if image is not None and image.shape[:2] != (height, width):
+        bad(f"image is {image.shape[1]}x{image.shape[0]} but width x height say {width}x{height}")
+    for name in schema.EXTRA_IMAGE_COLUMNS:
+        if row.get(name) is not None:
+            try:
+                extra = decode_png(row[name], mode="unchanged")
+                if extra.shape[:2] != (height, width):
+                    bad(f"{name} is {extra.shape[1]}x{extra.shape[0]}, image is {width}x{height}")
+            except ValueError as err:
+                bad(f"{name}: {err}")
+    for name in ("keypoints", "joints"):
+        pts = row[name]
+        v = pts[:, 2]
+        if not np.isin(v, (0.0, 1.0, 2.0)).all():
+            bad(f"{name} visibility must be 0, 1 or 2, got {sorted(set(v.tolist()) - {0.0, 1.0, 2.0})}")
+        shown = v > 0
+        xy = pts[shown, :2]
+        outside = ~np.isfinite(xy).all(1) | (xy[:, 0] < 0) | (xy[:, 0] >= width) | (xy[:, 1] < 0) | (xy[:, 1] >= height)
+        if outside.any():
+            idx = np.flatnonzero(shown)[outside].tolist()
+            bad(f"{name} {idx} have v>0 but lie outside the {width}x{height} image")
+    x, y, w, h = row["bbox"]
+    if w < 0 or h < 0 or x < 0 or y < 0 or x + w > width + 1e-3 or y + h > height + 1e-3:
+        bad(f"bbox {[float(x), float(y), float(w), float(h)]} is not inside the {width}x{height} image")
+    if not row["sample_id"]:
+        bad("empty sample_id")
+    return out
+
+
+def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
+    """Check every shard of a dataset; returns the problems found (empty: the dataset is clean).
+
+    Checks: each file opens as Parquet; schema v1 columns, types and version; images (and extra
+    image columns) decode at the stated size; keypoint/joint visibility in {0,1,2} and points
+    with v>0 inside the image; bbox inside the image; sample_ids unique across all shards.
+    """
+    problems: list[Problem] = []
+    seen: dict[str, tuple[str, int]] = {}
+    try:
+        files = list_shards(paths)
+    except FileNotFoundError as err:
+        return [Problem(str(paths), None, str(err))]
+    for path in files:
+        try:
+            parquet = pq.ParquetFile(path)
+        except Exception as err:  # pyarrow raises several types for damaged files
+            problems.append(Problem(str(path), None, f"not a readable Parquet file ({err}); re-render this shard"))
+            continue
+        file_problems = _check_schema(path, parquet.schema_arrow)
+        problems.extend(file_problems)
+        if file_problems:
+            continue
+        index = 0
+        try:
+            for batch in parquet.iter_batches(batch_size=64):
+                for row in batch.to_pylist():
+                    row = row_to_sample(row, decode_images=False)
+                    problems.extend(_check_row(path, index, row))
+                    sid = row["sample_id"]
+                    if sid in seen:
+                        first = seen[sid]
+                        problems.append(Problem(str(path), index, f"sample_id {sid!r} duplicates {first[0]} row {first[1]}"))
+                    else:
+                        seen[sid] = (str(path), index)
+                    index += 1
+                    if len(problems) >= max_problems:
+                        return problems
+        except Exception as err:
+            problems.append(Problem(str(path), index, f"cannot read rows from here on ({err}); re-render this shard"))
+    return problems
+
+
+@dataclass
+class ValidateConfig:
+    """``rig2sketch validate dataset=DIR``: check every shard under DIR."""
+
+    dataset: str
+    max_problems: int = 1000
+
+
+def validate_command(cfg: ValidateConfig) -> int:
+    """Print each problem (file and row) and a verdict; 0 only when the dataset is clean."""
+    from shards.reader import count_rows
+
+    problems = validate_dataset(cfg.dataset, max_problems=cfg.max_problems)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"INVALID: {len(problems)} problem(s) in {cfg.dataset}")
+        return 1
+    print(f"OK: {count_rows(cfg.dataset)} rows in {len(list_shards(cfg.dataset))} shard(s) under {cfg.dataset}")
+    return 0

@@ -1,0 +1,98 @@
+"""ShardWriter: atomic, streaming Parquet writer for schema v1 rows."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shards import schema
+from rig2sketch.versions import package_versions
+
+
+@dataclass(frozen=True)
+class ShardStats:
+    path: Path
+    rows: int
+    bytes: int
+
+
+def _column_value(name: str, value: Any) -> Any:
+    if name in schema.LIST_LENGTHS:
+        arr = np.asarray(value, dtype=np.float32).reshape(-1)
+        if arr.size != schema.LIST_LENGTHS[name]:
+            raise ValueError(
+                f"column {name!r} needs {schema.LIST_LENGTHS[name]} values, got {arr.size} (shape {np.shape(value)})"
+            )
+        return arr
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class ShardWriter:
+    """Writes rows to ``path`` through a hidden temp file renamed into place on success.
+
+    A crash or exception inside the ``with`` block leaves no file at ``path`` (and removes the
+    temp file), so a shard on disk is always complete. ``metadata`` lands in the Parquet
+    key-value metadata (prefixed ``rig2sketch.``) next to the schema version, the label
+    definitions and the package versions.
+
+        with ShardWriter(out / "job-0001.parquet", metadata={"config_hash": h, "seed": s}) as w:
+            w.write(row)
+        w.stats  # ShardStats(path, rows, bytes)
+    """
+
+    def __init__(self, path: Path, *, metadata: dict[str, Any] | None = None, row_group_size: int = 64) -> None:
+        self.path = Path(path)
+        if self.path.suffix != ".parquet":
+            raise ValueError(f"shard paths end in .parquet, got {self.path}")
+        meta = {"package_versions": json.dumps(package_versions())}
+        meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()})
+        self._schema = schema.arrow_schema(meta)
+        self._row_group_size = row_group_size
+        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self._buffer: dict[str, list] = {name: [] for name in schema.COLUMNS}
+        self._rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self.stats: ShardStats | None = None
+
+    def __enter__(self) -> "ShardWriter":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
+        return self
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Append one row (keys: schema.COLUMNS; optional columns may be absent)."""
+        missing = [c for c in schema.REQUIRED if c not in row]
+        unknown = [c for c in row if c not in self._buffer]
+        if missing or unknown:
+            raise ValueError(f"shard row has missing columns {missing} and unknown columns {unknown}")
+        for name in schema.COLUMNS:
+            self._buffer[name].append(_column_value(name, row.get(name)))
+        self._rows += 1
+        if len(self._buffer["sample_id"]) >= self._row_group_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer["sample_id"]:
+            return
+        table = pa.Table.from_pydict(self._buffer, schema=self._schema)
+        self._writer.write_table(table, row_group_size=self._row_group_size)
+        self._buffer = {name: [] for name in schema.COLUMNS}
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._flush()
+            self._writer.close()
+            os.replace(self._tmp, self.path)
+            self.stats = ShardStats(self.path, self._rows, self.path.stat().st_size)
+        else:
+            self._writer.close()
+            self._tmp.unlink(missing_ok=True)

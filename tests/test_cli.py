@@ -1,0 +1,73 @@
+"""Every config composes; typos and bad values fail before work starts; validate's exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rig2sketch.cli import COMMANDS, ConfigError, compose, main
+from rig2sketch.paths import CONFIG_DIR
+
+from tests.test_shards import make_row, write_shard
+
+# Mandatory keys (??? in YAML) each command needs on the command line.
+REQUIRED = {"validate": ["dataset=some/dir"], "export": ["dataset=some/dir"], "predict": ["checkpoint=x.safetensors", "images=some/dir"]}
+
+
+def group_options() -> list[tuple[str, str, str]]:
+    """(command, group, option) for every YAML option of every group a command's config names."""
+    out = []
+    for name in COMMANDS:
+        text = (CONFIG_DIR / f"{name}.yaml").read_text()
+        for group_dir in sorted(p for p in CONFIG_DIR.iterdir() if p.is_dir()):
+            if f"- {group_dir.name}:" in text or f"- override {group_dir.name}:" in text:
+                for option in sorted(group_dir.glob("*.yaml")):
+                    out.append((name, group_dir.name, option.stem))
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_config_composes_to_its_dataclass(name):
+    from rig2sketch.cli import _load
+
+    cfg = compose(name, REQUIRED.get(name, []))
+    assert isinstance(cfg, _load(COMMANDS[name].schema))
+
+
+@pytest.mark.parametrize("name,group,option", group_options())
+def test_every_group_option_composes(name, group, option):
+    compose(name, REQUIRED.get(name, []) + [f"{group}={option}"])
+
+
+def test_misspelled_key_fails_naming_the_key():
+    with pytest.raises(ConfigError, match="datset"):
+        compose("validate", ["datset=x"])
+
+
+def test_missing_mandatory_value_fails_naming_the_key():
+    with pytest.raises(ConfigError, match="dataset"):
+        compose("validate", [])
+
+
+def test_cfg_prints_resolved_config(capsys):
+    assert main(["validate", "--cfg", "dataset=abc"]) == 0
+    assert "dataset: abc" in capsys.readouterr().out
+
+
+def test_validate_exit_codes(tmp_path, capsys):
+    write_shard(tmp_path / "good" / "a.parquet", [make_row(0), make_row(1)])
+    assert main(["validate", f"dataset={tmp_path / 'good'}"]) == 0
+    assert "OK: 2 rows" in capsys.readouterr().out
+    write_shard(tmp_path / "bad" / "a.parquet", [make_row(0), {**make_row(1), "image": b"junk"}])
+    assert main(["validate", f"dataset={tmp_path / 'bad'}"]) == 1
+    out = capsys.readouterr().out
+    assert "a.parquet row 1" in out and "INVALID" in out
+
+
+def test_installed_entry_point_runs():
+    exe = Path(sys.executable).with_name("rig2sketch")
+    result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "validate" in result.stdout
