@@ -32,6 +32,11 @@ COMMANDS: dict[str, Command] = {
         "shards.validate:ValidateConfig",
         "shards.validate:validate_command",
     ),
+    "serve": Command(
+        "register the pipeline as Prefect deployments with cron schedules from config, then serve them",
+        "flows.serve:ServeConfig",
+        "flows.serve:serve_command",
+    ),
 }
 
 
