@@ -1,0 +1,10 @@
+"""Bundled CC0 characters: MakeHuman bodies on the Mixamo skeleton (see data/characters/README.md).
+
+bpy-free: ``catalogue`` (named specs), ``makehuman`` (data loading, morph targets), ``body``
+(shaped T-posed body, joints, weights, face regressor), ``garments`` (clothes and hair shells).
+Render workers only: ``build.build_bundled_character`` and ``sheet.draw_character_sheet``.
+"""
+
+from renderers.characters.catalogue import CATALOGUE, CHARACTER_NAMES, CharacterSpec, character_spec
+
+__all__ = ["CATALOGUE", "CHARACTER_NAMES", "CharacterSpec", "character_spec"]
