@@ -1,0 +1,157 @@
+"""Camera views (bpy-free) and auto-framing of the figure.
+
+A :class:`ViewSpec` is a direction and lens (azimuth, elevation, roll, focal, fill) chosen once
+per job; :func:`frame_view` places it for one frame so that the figure's points fill ``fill`` of
+the image, giving a :class:`PlacedCamera` (K and world->camera matrix, OpenCV convention) that
+the worker copies into the Blender camera and into the labels.
+
+Azimuth 0 puts the camera in front of the character (characters face -Y, so the camera sits on
+the -Y side looking at +Y); azimuth 90 is the character's left side (+X); elevation is
+positive above the figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from renderers.config import CameraConfig
+from renderers.projection import intrinsics, look_at_rotation, world_to_camera
+
+NEAR_M = 0.05
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """One camera's direction and lens, before framing. Angles in degrees, focal in mm."""
+
+    name: str
+    azimuth_deg: float
+    elevation_deg: float
+    roll_deg: float = 0.0
+    focal_mm: float = 50.0
+    sensor_mm: float = 36.0
+    fill: float = 0.85
+    look_at_offset_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    projection: str = "perspective"
+
+    @property
+    def direction(self) -> np.ndarray:
+        """Unit vector from the figure towards the camera."""
+        az, el = np.deg2rad(self.azimuth_deg), np.deg2rad(self.elevation_deg)
+        return np.array([np.sin(az) * np.cos(el), -np.cos(az) * np.cos(el), np.sin(el)])
+
+
+@dataclass(frozen=True)
+class PlacedCamera:
+    """A camera placed for one frame: ``K`` (3, 3) and ``world_to_cam`` (4, 4, OpenCV axes).
+
+    ``ortho_scale`` is set (metres across the image's larger side) for orthographic cameras.
+    """
+
+    name: str
+    width: int
+    height: int
+    K: np.ndarray
+    world_to_cam: np.ndarray
+    focal_mm: float
+    sensor_mm: float
+    ortho_scale: float | None = None
+
+    @property
+    def orthographic(self) -> bool:
+        return self.ortho_scale is not None
+
+    @property
+    def location(self) -> np.ndarray:
+        return -self.world_to_cam[:3, :3].T @ self.world_to_cam[:3, 3]
+
+    @property
+    def forward(self) -> np.ndarray:
+        return self.world_to_cam[2, :3].copy()
+
+
+def ring_views(cfg: CameraConfig) -> list[ViewSpec]:
+    """The seed's ring: ``cfg.count`` views evenly spaced in azimuth from the front, at
+    ``cfg.elevation_deg``, all with ``cfg.focal_mm`` and ``cfg.fill``."""
+    return [
+        ViewSpec(
+            name=f"ring{i:02d}",
+            azimuth_deg=360.0 * i / cfg.count,
+            elevation_deg=cfg.elevation_deg,
+            focal_mm=cfg.focal_mm,
+            sensor_mm=cfg.sensor_mm,
+            fill=cfg.fill,
+            projection=cfg.projection,
+        )
+        for i in range(cfg.count)
+    ]
+
+
+def sample_views(cfg: CameraConfig, rng: np.random.Generator) -> list[ViewSpec]:
+    """``cfg.count`` views drawn uniformly from the config's ranges (look-at jitter uniform in a
+    cube of half-side ``look_at_jitter_m``)."""
+
+    def draw(pair: tuple[float, float]) -> float:
+        return float(rng.uniform(pair[0], pair[1]))
+
+    views = []
+    for i in range(cfg.count):
+        views.append(
+            ViewSpec(
+                name=f"cam{i:02d}",
+                azimuth_deg=draw(cfg.azimuth_deg_range),
+                elevation_deg=draw(cfg.elevation_deg_range),
+                roll_deg=draw(cfg.roll_deg_range),
+                focal_mm=draw(cfg.focal_mm_range),
+                sensor_mm=cfg.sensor_mm,
+                fill=draw(cfg.fill_range),
+                look_at_offset_m=tuple(float(v) for v in rng.uniform(-1, 1, 3) * cfg.look_at_jitter_m),
+                projection=cfg.projection,
+            )
+        )
+    return views
+
+
+def make_views(cfg: CameraConfig, rng: np.random.Generator) -> list[ViewSpec]:
+    """Views for one job: the ring (rng unused) or sampled ones."""
+    return ring_views(cfg) if cfg.mode == "ring" else sample_views(cfg, rng)
+
+
+def frame_view(view: ViewSpec, points: np.ndarray, width: int, height: int) -> PlacedCamera:
+    """Place ``view`` so the ``N, 3`` world ``points`` (the figure's surface) fit within ``fill``
+    of the image, centred on the points' bounding-box centre (plus the look-at offset).
+
+    Perspective: the smallest distance at which every point projects within the central
+    ``fill`` part of both image axes (closed form per point). Orthographic: the smallest
+    ``ortho_scale`` doing the same.
+    """
+    pts = np.asarray(points, dtype=float).reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) == 0:
+        raise ValueError(f"cannot frame camera {view.name!r}: the figure has no finite points")
+    target = (pts.min(axis=0) + pts.max(axis=0)) / 2.0 + np.asarray(view.look_at_offset_m)
+    rot = look_at_rotation(-view.direction, view.roll_deg)
+    q = (pts - target) @ rot.T  # camera axes, origin at the target
+    half_w, half_h = view.fill * width / 2.0, view.fill * height / 2.0
+    if view.projection == "orthographic":
+        k1 = intrinsics(width, height, view.focal_mm, view.sensor_mm, ortho_scale=1.0)
+        # fx = k1[0,0] / scale; need |x| * fx <= half_w for every point.
+        scale = max(
+            np.max(np.abs(q[:, 0])) * k1[0, 0] / half_w,
+            np.max(np.abs(q[:, 1])) * k1[1, 1] / half_h,
+            1e-3,
+        )
+        distance = float(np.max(-q[:, 2]) + 1.0)
+        K = intrinsics(width, height, view.focal_mm, view.sensor_mm, ortho_scale=scale)
+        location = target - rot[2] * distance
+        return PlacedCamera(view.name, width, height, K, world_to_camera(location, rot),
+                            view.focal_mm, view.sensor_mm, float(scale))
+    K = intrinsics(width, height, view.focal_mm, view.sensor_mm)
+    # |x| * fx / (z + d) <= half_w  <=>  d >= |x| * fx / half_w - z, and likewise for y.
+    need = np.maximum(np.abs(q[:, 0]) * K[0, 0] / half_w, np.abs(q[:, 1]) * K[1, 1] / half_h) - q[:, 2]
+    distance = float(max(need.max(), (NEAR_M - q[:, 2]).max()))
+    location = target - rot[2] * distance
+    return PlacedCamera(view.name, width, height, K, world_to_camera(location, rot),
+                        view.focal_mm, view.sensor_mm)

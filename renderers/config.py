@@ -1,0 +1,180 @@
+"""Render-stage configuration: plain dataclasses that check their own ranges.
+
+Mirrors ``configs/renderer/*.yaml``. Every range error names the key and what is allowed, so a
+typo or an impossible value fails before any Blender process starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PROJECTIONS = ("perspective", "orthographic")
+CAMERA_MODES = ("ring", "sampled")
+RUNNERS = ("local", "dask")
+
+
+def _check(ok: bool, key: str, allowed: str, value: object) -> None:
+    if not ok:
+        raise ValueError(f"renderer config: {key}={value!r} is not allowed; use {allowed}")
+
+
+def _check_range(key: str, pair: tuple[float, float], lo: float, hi: float) -> None:
+    _check(
+        len(pair) == 2 and lo <= pair[0] <= pair[1] <= hi,
+        key,
+        f"a [min, max] pair with {lo} <= min <= max <= {hi}",
+        pair,
+    )
+
+
+@dataclass
+class CameraConfig:
+    """Where the cameras go.
+
+    ``ring``: ``count`` views evenly spaced in azimuth (the seed's 8 views), at ``elevation_deg``,
+    starting from the character's front (azimuth 0 looks at the character's face, the camera on
+    the character's -Y side). ``sampled``: ``count`` cameras drawn per job from the ranges.
+    Distance is set by auto-framing: the figure's projected extent fills ``fill`` of the image's
+    larger side (a sampled camera draws its fill from ``fill_range``).
+    """
+
+    mode: str = "ring"
+    count: int = 8
+    projection: str = "perspective"
+    elevation_deg: float = 10.0
+    focal_mm: float = 50.0
+    sensor_mm: float = 36.0
+    fill: float = 0.85
+    azimuth_deg_range: tuple[float, float] = (0.0, 360.0)
+    elevation_deg_range: tuple[float, float] = (-10.0, 45.0)
+    focal_mm_range: tuple[float, float] = (28.0, 85.0)
+    roll_deg_range: tuple[float, float] = (-10.0, 10.0)
+    fill_range: tuple[float, float] = (0.5, 0.9)
+    look_at_jitter_m: float = 0.1
+
+    def __post_init__(self) -> None:
+        _check(self.mode in CAMERA_MODES, "renderer.camera.mode", " or ".join(CAMERA_MODES), self.mode)
+        _check(1 <= self.count <= 360, "renderer.camera.count", "an integer in 1..360", self.count)
+        _check(self.projection in PROJECTIONS, "renderer.camera.projection", " or ".join(PROJECTIONS),
+               self.projection)
+        _check(-89.0 <= self.elevation_deg <= 89.0, "renderer.camera.elevation_deg", "-89..89", self.elevation_deg)
+        _check(1.0 <= self.focal_mm <= 1000.0, "renderer.camera.focal_mm", "1..1000 (mm)", self.focal_mm)
+        _check(1.0 <= self.sensor_mm <= 100.0, "renderer.camera.sensor_mm", "1..100 (mm)", self.sensor_mm)
+        _check(0.05 <= self.fill <= 1.0, "renderer.camera.fill", "a fraction in 0.05..1", self.fill)
+        self.azimuth_deg_range = tuple(self.azimuth_deg_range)
+        self.elevation_deg_range = tuple(self.elevation_deg_range)
+        self.focal_mm_range = tuple(self.focal_mm_range)
+        self.roll_deg_range = tuple(self.roll_deg_range)
+        self.fill_range = tuple(self.fill_range)
+        _check_range("renderer.camera.azimuth_deg_range", self.azimuth_deg_range, -360.0, 720.0)
+        _check_range("renderer.camera.elevation_deg_range", self.elevation_deg_range, -89.0, 89.0)
+        _check_range("renderer.camera.focal_mm_range", self.focal_mm_range, 1.0, 1000.0)
+        _check_range("renderer.camera.roll_deg_range", self.roll_deg_range, -180.0, 180.0)
+        _check_range("renderer.camera.fill_range", self.fill_range, 0.05, 1.0)
+        _check(0.0 <= self.look_at_jitter_m <= 2.0, "renderer.camera.look_at_jitter_m", "0..2 (m)",
+               self.look_at_jitter_m)
+
+
+@dataclass
+class FrameConfig:
+    """Which animation frames are rendered: every ``step``-th (the seed's 10), or ``random``
+    frames drawn without replacement when ``random`` > 0; at most ``max_frames`` per motion
+    (0 = no cap)."""
+
+    step: int = 10
+    random: int = 0
+    max_frames: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self.step >= 1, "renderer.frames.step", "an integer >= 1", self.step)
+        _check(self.random >= 0, "renderer.frames.random", "0 (use step) or a count >= 1", self.random)
+        _check(self.max_frames >= 0, "renderer.frames.max_frames", "0 (no cap) or a count >= 1",
+               self.max_frames)
+
+
+@dataclass
+class OutputConfig:
+    """Extra per-image outputs stored beside the line image (each a nullable PNG column)."""
+
+    shaded: bool = False
+    mask: bool = False
+    depth: bool = False
+    normal: bool = False
+    parts: bool = False
+
+
+@dataclass
+class RunnerConfig:
+    """How jobs run: ``local`` worker processes (``workers`` at a time), or a Dask cluster via
+    prefect-dask (a LocalCluster with ``workers`` processes, or the scheduler at ``address``).
+    Each job runs in its own fresh Python process, killed after ``timeout_s`` and retried
+    ``retries`` times."""
+
+    kind: str = "local"
+    workers: int = 2
+    address: str = ""
+    timeout_s: float = 1800.0
+    retries: int = 1
+
+    def __post_init__(self) -> None:
+        _check(self.kind in RUNNERS, "renderer.runner.kind", " or ".join(RUNNERS), self.kind)
+        _check(1 <= self.workers <= 512, "renderer.runner.workers", "an integer in 1..512", self.workers)
+        _check(self.timeout_s > 0, "renderer.runner.timeout_s", "a number of seconds > 0", self.timeout_s)
+        _check(0 <= self.retries <= 10, "renderer.runner.retries", "an integer in 0..10", self.retries)
+        _check(self.kind == "dask" or not self.address, "renderer.runner.address",
+               "an address only with runner.kind=dask", self.address)
+
+
+@dataclass
+class RenderConfig:
+    """One render run: characters x motions -> one shard per (character, motion) job.
+
+    ``characters``: bundled character names or paths to Mixamo FBX files; ``motions``: motion
+    names (see ``renderers.motions``), empty = each character's default motions.
+    ``contour``: a name from ``renderers.contours.CONTOURS`` (freestyle, depth_normal, hed).
+    ``line_px``: line thickness in pixels at this resolution.
+    ``visibility_radius_m``: a joint counts as visible when the first surface the camera ray
+    meets lies within this distance in front of the joint (the joint sits inside its limb).
+    """
+
+    out_dir: str = "runs/render"
+    characters: list[str] = field(default_factory=list)
+    motions: list[str] = field(default_factory=list)
+    width: int = 256
+    height: int = 256
+    contour: str = "depth_normal"
+    line_px: float = 1.5
+    samples: int = 1
+    shaded_samples: int = 8
+    visibility_radius_m: float = 0.12
+    seed: int = 0
+    split: str = "train"
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    frames: FrameConfig = field(default_factory=FrameConfig)
+    outputs: OutputConfig = field(default_factory=OutputConfig)
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.camera, dict):
+            self.camera = CameraConfig(**self.camera)
+        if isinstance(self.frames, dict):
+            self.frames = FrameConfig(**self.frames)
+        if isinstance(self.outputs, dict):
+            self.outputs = OutputConfig(**self.outputs)
+        if isinstance(self.runner, dict):
+            self.runner = RunnerConfig(**self.runner)
+        self.characters = list(self.characters)
+        self.motions = list(self.motions)
+        _check(16 <= self.width <= 8192, "renderer.width", "16..8192 pixels", self.width)
+        _check(16 <= self.height <= 8192, "renderer.height", "16..8192 pixels", self.height)
+        _check(0.25 <= self.line_px <= 32, "renderer.line_px", "0.25..32 pixels", self.line_px)
+        _check(1 <= self.samples <= 4096, "renderer.samples", "1..4096", self.samples)
+        _check(1 <= self.shaded_samples <= 4096, "renderer.shaded_samples", "1..4096", self.shaded_samples)
+        _check(0.0 < self.visibility_radius_m <= 1.0, "renderer.visibility_radius_m", "0..1 (m)",
+               self.visibility_radius_m)
+        _check(self.seed >= 0, "renderer.seed", "an integer >= 0", self.seed)
+        _check(self.split in ("train", "val", "test"), "renderer.split", "train, val or test", self.split)
+        # Checked lazily against the registry so this module stays import-light.
+        from renderers.contours import CONTOURS
+
+        _check(self.contour in CONTOURS, "renderer.contour", ", ".join(CONTOURS.names()), self.contour)

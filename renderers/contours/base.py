@@ -1,0 +1,158 @@
+"""What a contour method is, and the one Cycles render that feeds every method.
+
+Inside a render worker, :class:`PassRender` configures the scene once (Cycles CPU, film
+transparent, the view-layer passes asked for, a compositor File Output node writing each pass
+as an uncompressed float EXR — Blender 5.0's multilayer EXR keeps only Combined, and the
+Viewer image is never made in background mode), then each :meth:`PassRender.render` call
+renders the current frame and returns the passes as numpy arrays (rows top to bottom).
+
+Pass arrays (``H, W`` the image size):
+- ``image``: ``H, W, 4`` float32 linear RGBA (the Combined pass: shaded figure, transparent
+  background)
+- ``alpha``: ``H, W`` float32 coverage in [0, 1]
+- ``depth``: ``H, W`` float32 distance along the view axis in metres, huge where empty
+- ``normal``: ``H, W, 3`` float32 world-space unit normals
+- ``index``: ``H, W`` float32 object pass index (one per mesh)
+- ``part``: ``H, W`` float32 material pass index (body part id + 1, 0 = background)
+- ``freestyle``: ``H, W, 4`` float32 Freestyle strokes (RGBA, premultiplied)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# pass name -> (Render Layers socket, File Output item type, view-layer flag or None)
+PASSES: dict[str, tuple[str, str, str | None]] = {
+    "image": ("Image", "RGBA", None),
+    "alpha": ("Alpha", "FLOAT", None),
+    "depth": ("Depth", "FLOAT", "use_pass_z"),
+    "normal": ("Normal", "VECTOR", "use_pass_normal"),
+    "index": ("Object Index", "FLOAT", "use_pass_object_index"),
+    "part": ("Material Index", "FLOAT", "use_pass_material_index"),
+    "freestyle": ("Freestyle", "RGBA", None),
+}
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    """Per-run settings a contour method reads: line thickness in pixels, Cycles samples for
+    pass renders and for shaded renders."""
+
+    line_px: float = 1.5
+    samples: int = 1
+    shaded_samples: int = 8
+
+
+class ContourMethod:
+    """A way to draw the figure as dark lines on white.
+
+    ``passes``: the pass names (see :data:`PASSES`) :meth:`draw` reads. ``shaded``: the method
+    needs a lit, skin-shaded Combined pass. ``freestyle``: the method needs Freestyle strokes.
+    """
+
+    name: str = ""
+    passes: frozenset[str] = frozenset()
+    shaded: bool = False
+    freestyle: bool = False
+
+    def prepare(self, settings: LineSettings) -> None:
+        """Load whatever the method needs once per worker (e.g. network weights)."""
+
+    def draw(self, passes: dict[str, np.ndarray], settings: LineSettings) -> np.ndarray:
+        """``H, W`` uint8 line image: 255 paper, 0 ink."""
+        raise NotImplementedError
+
+
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """The sRGB transfer function on linear values in [0, 1]."""
+    x = np.clip(x, 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+
+
+def over_white(rgba: np.ndarray) -> np.ndarray:
+    """``H, W, 3`` uint8 sRGB: premultiplied linear RGBA composited over white paper."""
+    rgb = rgba[..., :3] + (1.0 - rgba[..., 3:4])
+    return np.round(linear_to_srgb(rgb) * 255.0).astype(np.uint8)
+
+
+class PassRender:
+    """Renders the current frame of ``scene`` with Cycles and returns the requested passes.
+
+    ``directory`` is a private scratch folder (one per worker); pass files are overwritten on
+    every render.
+    """
+
+    def __init__(self, bpy: Any, scene: Any, passes: set[str], directory: Path, samples: int) -> None:
+        unknown = set(passes) - set(PASSES)
+        if unknown:
+            raise ValueError(f"unknown passes {sorted(unknown)}; known: {sorted(PASSES)}")
+        self.bpy = bpy
+        self.scene = scene
+        self.passes = sorted(passes)
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        scene.render.engine = "CYCLES"
+        scene.cycles.device = "CPU"
+        scene.cycles.samples = samples
+        scene.cycles.use_adaptive_sampling = False
+        scene.cycles.use_denoising = False
+        scene.cycles.seed = 0
+        # One sample per pixel at the pixel centre: passes without jitter, so depth and normal
+        # differences between neighbours are the surface's, not sampling noise.
+        if samples == 1:
+            scene.cycles.pixel_filter_type = "BOX"
+            scene.cycles.filter_width = 0.01
+        scene.render.film_transparent = True
+        scene.render.resolution_percentage = 100
+        scene.view_settings.view_transform = "Standard"
+        view_layer = scene.view_layers[0]
+        for name in self.passes:
+            flag = PASSES[name][2]
+            if flag:
+                setattr(view_layer, flag, True)
+        tree = bpy.data.node_groups.new("rig2sketch_passes", "CompositorNodeTree")
+        scene.compositing_node_group = tree
+        layers = tree.nodes.new("CompositorNodeRLayers")
+        out = tree.nodes.new("CompositorNodeOutputFile")
+        out.directory = str(self.directory)
+        out.file_name = ""
+        out.format.media_type = "IMAGE"
+        out.format.file_format = "OPEN_EXR"
+        out.format.color_depth = "32"
+        out.format.exr_codec = "NONE"
+        for name in self.passes:
+            socket, kind, _ = PASSES[name]
+            out.file_output_items.new(kind, socket)
+            tree.links.new(layers.outputs[socket], out.inputs[socket])
+
+    def render(self) -> dict[str, np.ndarray]:
+        bpy = self.bpy
+        for name in self.passes:
+            path = self.directory / f"{PASSES[name][0]}.exr"
+            if path.exists():
+                os.remove(path)
+        bpy.ops.render.render(write_still=False)
+        result = {}
+        for name in self.passes:
+            path = self.directory / f"{PASSES[name][0]}.exr"
+            if not path.exists():
+                raise RuntimeError(f"Blender did not write the {name!r} pass to {path}")
+            image = bpy.data.images.load(str(path), check_existing=False)
+            try:
+                width, height = image.size
+                flat = np.empty(width * height * image.channels, dtype=np.float32)
+                image.pixels.foreach_get(flat)
+                array = flat.reshape(height, width, image.channels)[::-1]
+            finally:
+                bpy.data.images.remove(image)
+            if name in ("alpha", "depth", "index", "part"):
+                array = array[..., 0]
+            elif name == "normal":
+                array = array[..., :3]
+            result[name] = np.ascontiguousarray(array)
+        return result
