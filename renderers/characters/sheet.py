@@ -1,0 +1,220 @@
+"""Contact sheet: every bundled character in T-pose and in a few motions, keypoints drawn on.
+
+:func:`draw_character_sheet` is the command (``rig2sketch characters``). Each character row is
+one job in its own Python process (``python -m renderers.characters.sheet row ...``): reset
+Blender, build the character, pose it, render with Workbench, project the COCO keypoints with
+``bpy_extras.object_utils.world_to_camera_view`` and draw them. The parent pastes the rows.
+
+Colours: the character's left side blue, right side red, centre (face midline, trunk edges
+between sides) yellow. Seen from the front the character's left is on the image's right.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from rig2sketch.skeleton import COCO_KEYPOINTS, COCO_SKELETON, MIXAMO_BONES
+
+LEFT, RIGHT, CENTRE = (40, 110, 255), (235, 40, 40), (240, 200, 0)
+DEFAULT_MOTIONS = ("walk", "wave", "kick")
+MOTION_AZIMUTH_DEG = 30.0
+
+
+def _side(name: str) -> tuple[int, int, int]:
+    return LEFT if name.startswith("left") else RIGHT if name.startswith("right") else CENTRE
+
+
+def apply_pose(char, pose) -> None:
+    """Pose ``char`` with a ``renderers.motions.Pose`` (T-pose-frame rotations, see
+    ``renderers.motions.clip``): local = R^-1 W R per bone, hips offset in hip heights."""
+    from renderers.motions import rotations as rot
+
+    arm = char.armature
+    hips = arm.data.bones[char.bone_names["Hips"]]
+    hip_height = hips.head_local[2] - min(b.tail_local[2] for b in arm.data.bones)
+    for bone in MIXAMO_BONES:
+        name = char.bone_names.get(bone)
+        if name is None:
+            continue
+        pose_bone = arm.pose.bones[name]
+        rest = np.asarray(pose_bone.bone.matrix_local, np.float64)[:3, :3]
+        world = rot.to_matrix(pose.rotations.get(bone, rot.IDENTITY))
+        pose_bone.rotation_mode = "QUATERNION"
+        pose_bone.rotation_quaternion = rot.from_matrix(rest.T @ world @ rest).tolist()
+        if bone == "Hips":
+            pose_bone.location = (rest.T @ (np.asarray(pose.hips_offset) * hip_height)).tolist()
+
+
+def _frame_camera(bpy, scene, meshes, depsgraph, azimuth_deg: float):
+    """An orthographic camera looking at the character from azimuth (0 = from the front, -Y)."""
+    points = []
+    for obj in meshes:
+        evaluated = obj.evaluated_get(depsgraph)
+        co = np.empty(len(evaluated.data.vertices) * 3)
+        evaluated.data.vertices.foreach_get("co", co)
+        m = np.asarray(evaluated.matrix_world)
+        points.append(co.reshape(-1, 3) @ m[:3, :3].T + m[:3, 3])
+    points = np.concatenate(points)
+    a = np.radians(azimuth_deg)
+    forward = np.array([-np.sin(a), np.cos(a), 0.0])  # view direction
+    right = np.array([np.cos(a), np.sin(a), 0.0])
+    up = np.array([0.0, 0.0, 1.0])
+    u, v = points @ right, points @ up
+    centre = right * (u.min() + u.max()) / 2 + up * (v.min() + v.max()) / 2 + forward * (points @ forward).mean()
+    cam_data = bpy.data.cameras.new("sheet_camera")
+    cam_data.type = "ORTHO"
+    cam_data.ortho_scale = 1.12 * max(u.max() - u.min(), v.max() - v.min())
+    cam = bpy.data.objects.new("sheet_camera", cam_data)
+    scene.collection.objects.link(cam)
+    cam.location = (centre - 10.0 * forward).tolist()
+    cam.rotation_euler = (np.pi / 2, 0.0, a)
+    cam_data.clip_end = 100.0
+    scene.camera = cam
+    return cam
+
+
+def _render_panel(bpy, char, size: int, azimuth_deg: float, label: str, tmp: Path):
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+    from PIL import Image, ImageDraw
+
+    from renderers.keypoints3d import world_keypoints
+
+    scene = bpy.context.scene
+    bpy.context.view_layer.update()
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    cam = _frame_camera(bpy, scene, char.meshes, depsgraph, azimuth_deg)
+    bpy.context.view_layer.update()
+    coco, _ = world_keypoints(char, depsgraph)
+    path = tmp / f"{label}.png"
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    image = Image.open(path).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    px = np.full((len(coco), 2), np.nan)
+    for k, p in enumerate(coco):
+        if not np.isnan(p).any():
+            ndc = world_to_camera_view(scene, cam, Vector(p.tolist()))
+            px[k] = (ndc.x * size, (1.0 - ndc.y) * size)  # image y runs down
+    r = max(2, size // 110)
+    for i, j in COCO_SKELETON:
+        if not (np.isnan(px[i]).any() or np.isnan(px[j]).any()):
+            colour = _side(COCO_KEYPOINTS[i]) if _side(COCO_KEYPOINTS[i]) == _side(COCO_KEYPOINTS[j]) else CENTRE
+            draw.line([tuple(px[i]), tuple(px[j])], fill=colour, width=max(1, r // 2))
+    for k, name in enumerate(COCO_KEYPOINTS):
+        if not np.isnan(px[k]).any():
+            x, y = px[k]
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=_side(name), outline=(0, 0, 0))
+    draw.text((4, 4), label, fill=(0, 0, 0))
+    bpy.data.objects.remove(cam)
+    return image
+
+
+def render_row(name: str, motions: list[str], size: int, out_png: Path) -> None:
+    """Render one character: T-pose then each motion at 40% of its length, side by side."""
+    from PIL import Image
+
+    from renderers.blender import reset_blender
+    from renderers.characters.build import build_bundled_character
+
+    bpy = reset_blender()
+    scene = bpy.context.scene
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.display.shading.light = "STUDIO"
+    scene.display.shading.color_type = "MATERIAL"
+    scene.render.resolution_x = scene.render.resolution_y = size
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    world = bpy.data.worlds.new("sheet_world")
+    scene.world = world
+    char = build_bundled_character(name)
+    panels = []
+    with tempfile.TemporaryDirectory() as tmp:
+        panels.append(_render_panel(bpy, char, size, 0.0, f"{name} T-pose", Path(tmp)))
+        if motions:
+            from renderers.motions import get_clip
+
+            for motion in motions:
+                clip = get_clip(motion)
+                apply_pose(char, clip.pose_at(1 + 0.4 * (clip.frame_count - 1)))
+                panels.append(_render_panel(bpy, char, size, MOTION_AZIMUTH_DEG, f"{name} {motion}", Path(tmp)))
+    row = Image.new("RGB", (size * len(panels), size), (255, 255, 255))
+    for k, panel in enumerate(panels):
+        row.paste(panel, (k * size, 0))
+    row.save(out_png)
+
+
+def draw_character_sheet(out_png: Path, characters: list[str], motions: list[str] | None, size: int,
+                         workers: int = 2) -> Path:
+    """Write a contact sheet PNG: one row per character (T-pose, then ``motions``).
+
+    characters: catalogue names (empty list = all). motions: clip names, ``None`` = the default
+    three (walk, wave, kick), ``[]`` = T-pose only. size: panel side in pixels (64..1024).
+    Each row renders in its own process; the sheet is written atomically. Returns ``out_png``.
+    """
+    from PIL import Image
+
+    from renderers.characters.catalogue import CHARACTER_NAMES, character_spec
+
+    if not 64 <= size <= 1024:
+        raise ValueError(f"size={size} must be in 64..1024 pixels")
+    names = list(characters) or list(CHARACTER_NAMES)
+    for name in names:
+        character_spec(name)  # clear error for an unknown name before any process starts
+    motions = list(DEFAULT_MOTIONS) if motions is None else list(motions)
+    if motions:
+        from renderers.motions import clip_names
+
+        unknown = sorted(set(motions) - set(clip_names()))
+        if unknown:
+            raise ValueError(f"unknown motions {unknown}; choose from {', '.join(clip_names())}")
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [Path(tmp) / f"{name}.png" for name in names]
+
+        def job(k: int) -> None:
+            cmd = [sys.executable, "-m", "renderers.characters.sheet", "row", names[k],
+                   json.dumps(motions), str(size), str(rows[k])]
+            done = subprocess.run(cmd, capture_output=True, text=True,
+                                  cwd=Path(__file__).resolve().parents[2])
+            if done.returncode != 0:
+                raise RuntimeError(f"rendering character {names[k]!r} failed:\n{done.stderr[-3000:]}")
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            list(pool.map(job, range(len(names))))
+        images = [Image.open(p) for p in rows]
+        sheet = Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images)), (255, 255, 255))
+        y = 0
+        for image in images:
+            sheet.paste(image, (0, y))
+            y += image.height
+        partial = out_png.with_name(f".{out_png.name}.{os.getpid()}.tmp.png")
+        sheet.save(partial)
+        os.replace(partial, out_png)
+    return out_png
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m renderers.characters.sheet")
+    sub = parser.add_subparsers(dest="command", required=True)
+    row = sub.add_parser("row", help="render one character row (worker process)")
+    row.add_argument("name")
+    row.add_argument("motions_json")
+    row.add_argument("size", type=int)
+    row.add_argument("out_png", type=Path)
+    args = parser.parse_args(argv)
+    render_row(args.name, json.loads(args.motions_json), args.size, args.out_png)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
