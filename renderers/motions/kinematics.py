@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
 from renderers.motions import rotations as rot
 from renderers.motions.clip import Pose
+from rig2sketch.paths import DATA_DIR
 from rig2sketch.skeleton import JOINTS, MIXAMO_BONES, MIXAMO_PARENTS
 
-REFERENCE_TPOSE = Path(__file__).resolve().parents[2] / "data" / "motions" / "reference_tpose.json"
+REFERENCE_TPOSE = DATA_DIR / "motions" / "reference_tpose.json"
 
 
 @dataclass(frozen=True)

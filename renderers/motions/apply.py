@@ -1,0 +1,264 @@
+"""Putting motions on a loaded character (bpy, worker only).
+
+Clip and sampled rotations are written in the T-pose armature frame (``renderers.motions.clip``)
+and turned into each bone's local pose rotation with its rest matrix ``R``: ``R^-1 W R``. File
+animations (FBX, BVH) are retargeted by world-space rest alignment: each source bone's rotation
+away from its own rest, in the world frame (after turning the source to face -Y), becomes the
+same rotation of the target bone away from its rest. So a motion gives the same joint angles on
+every character; joint positions follow each character's proportions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from renderers.blender import import_bpy
+from renderers.motions import get_clip
+from renderers.motions import rotations as rot
+from renderers.motions.clip import Pose
+from renderers.motions.sampler import random_poses
+from renderers.rigging import LoadedCharacter
+from rig2sketch.skeleton import MIXAMO_BONES, MIXAMO_PARENTS
+
+if TYPE_CHECKING:
+    from renderers.selection import MotionSpec
+
+
+def _rotation(m: Any) -> np.ndarray:
+    """Orthonormal ``3, 3`` rotation part of a (possibly uniformly scaled) 4x4 or 3x3 matrix."""
+    a = np.array(m, dtype=float)[:3, :3]
+    u, _, vt = np.linalg.svd(a)
+    r = u @ vt
+    return r if np.linalg.det(r) > 0 else u @ np.diag([1, 1, -1]) @ vt
+
+
+def _object_frame(char: LoadedCharacter) -> tuple[np.ndarray, float]:
+    """The armature object's world rotation ``3, 3`` and uniform scale."""
+    world = np.array(char.armature.matrix_world, dtype=float)[:3, :3]
+    return _rotation(world), float(np.cbrt(abs(np.linalg.det(world))))
+
+
+def rest_rotations(char: LoadedCharacter) -> dict[str, np.ndarray]:
+    """Canonical bone -> ``3, 3`` rest rotation of the bone in the world frame."""
+    bones = char.armature.data.bones
+    a, _ = _object_frame(char)
+    return {b: a @ _rotation(bones[n].matrix_local) for b, n in char.bone_names.items() if b in MIXAMO_PARENTS and n in bones}
+
+
+def hip_height(char: LoadedCharacter) -> float:
+    """Hips rest height above the character's lowest bone point, in world units (metres)."""
+    world = np.array(char.armature.matrix_world, dtype=float)
+    bones = char.armature.data.bones
+    z = [(world @ np.append(np.array(p, float), 1.0))[2] for b in bones for p in (b.head_local, b.tail_local)]
+    hips = world @ np.append(np.array(bones[char.bone_names["Hips"]].head_local, float), 1.0)
+    return float(hips[2] - min(z))
+
+
+def local_pose(char: LoadedCharacter, pose: Pose, rest: dict[str, np.ndarray] | None = None,
+               height: float | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Local quaternions (actual bone name -> w, x, y, z) and the Hips pose location for ``pose``.
+
+    ``pose`` is in the T-pose world frame; the armature object may carry any rotation and
+    uniform scale (an imported Mixamo armature before normalising has X 90 deg, 0.01).
+    """
+    rest = rest if rest is not None else rest_rotations(char)
+    height = height if height is not None else hip_height(char)
+    out = {}
+    for bone, q in pose.rotations.items():
+        if bone not in rest:
+            continue
+        r = rest[bone]
+        out[char.bone_names[bone]] = rot.from_matrix(r.T @ rot.to_matrix(q) @ r)
+    _, scale = _object_frame(char)
+    location = rest["Hips"].T @ (np.asarray(pose.hips_offset, float) * height) / scale
+    return out, location
+
+
+def _interpolation_value(name: str) -> int:
+    bpy = import_bpy()
+    return bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items[name].value
+
+
+def write_poses(char: LoadedCharacter, poses: Sequence[Pose], name: str, interpolation: str = "LINEAR") -> list[int]:
+    """Key ``poses`` on frames 1..N of a new action on the armature; returns the frame numbers.
+
+    Every mapped bone gets a quaternion key on every frame (bones a pose leaves out stay at
+    rest), so frames can be rendered in any order. Sets the scene's frame range to 1..N.
+    """
+    bpy = import_bpy()
+    arm = char.armature
+    rest = rest_rotations(char)
+    height = hip_height(char)
+    frames = np.arange(1, len(poses) + 1, dtype=float)
+    quats = {char.bone_names[b]: np.tile(rot.IDENTITY, (len(poses), 1)) for b in rest}
+    hips_loc = np.zeros((len(poses), 3))
+    for i, pose in enumerate(poses):
+        local, hips_loc[i] = local_pose(char, pose, rest, height)
+        for bone, q in local.items():
+            quats[bone][i] = q
+    for series in quats.values():  # keep neighbouring keys in the same hemisphere
+        for i in range(1, len(series)):
+            if np.dot(series[i - 1], series[i]) < 0:
+                series[i] = -series[i]
+
+    for pb in arm.pose.bones:
+        pb.rotation_mode = "QUATERNION"
+        pb.rotation_quaternion = (1, 0, 0, 0)
+        pb.location = (0, 0, 0)
+    arm.animation_data_create()
+    action = bpy.data.actions.new(f"{char.name}:{name}")
+    arm.animation_data.action = action
+    interp = _interpolation_value(interpolation)
+    channels = [(f'pose.bones["{b}"].rotation_quaternion', b, q) for b, q in quats.items()]
+    channels.append((f'pose.bones["{char.bone_names["Hips"]}"].location', char.bone_names["Hips"], hips_loc))
+    for path, group, values in channels:
+        for index in range(values.shape[1]):
+            fc = action.fcurve_ensure_for_datablock(arm, path, index=index, group_name=group)
+            fc.keyframe_points.add(len(frames))
+            co = np.empty(2 * len(frames))
+            co[0::2], co[1::2] = frames, values[:, index]
+            fc.keyframe_points.foreach_set("co", co)
+            fc.keyframe_points.foreach_set("interpolation", [interp] * len(frames))
+            fc.update()
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, len(poses)
+    return [int(f) for f in frames]
+
+
+def _facing_alignment(left_to_right: np.ndarray) -> np.ndarray:
+    """Rotation about Z turning a skeleton whose right->left hip vector is given to face -Y."""
+    angle = np.arctan2(left_to_right[1], left_to_right[0])
+    return rot.to_matrix(rot.axis_angle(np.array([0.0, 0.0, 1.0]), -angle))
+
+
+TPOSE_TOLERANCE_DEG = 25.0
+
+
+def _direction_deg(v: np.ndarray, target: tuple[float, float, float]) -> float:
+    v = v / np.linalg.norm(v)
+    return float(np.degrees(np.arccos(np.clip(np.dot(v, target), -1.0, 1.0))))
+
+
+def is_tpose(heads: dict[str, np.ndarray]) -> bool:
+    """Whether bone heads (canonical -> world point, facing -Y) stand in a T-pose: upper arms
+    along +-X and thighs along -Z within ``TPOSE_TOLERANCE_DEG``."""
+    checks = (("LeftArm", "LeftForeArm", (1, 0, 0)), ("RightArm", "RightForeArm", (-1, 0, 0)),
+              ("LeftUpLeg", "LeftLeg", (0, 0, -1)), ("RightUpLeg", "RightLeg", (0, 0, -1)))
+    return all(_direction_deg(heads[b] - heads[a], d) < TPOSE_TOLERANCE_DEG for a, b, d in checks)
+
+
+def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int], char: LoadedCharacter) -> list[Pose]:
+    """Read an animated armature ``source`` (bones ``names``: canonical -> actual) at ``frames``
+    as :class:`Pose` s for ``char``, by world-space rest alignment.
+
+    A T-posed source is first turned about Z to face -Y. Each bone's world rotation away from its
+    T-pose becomes the target bone's. The source's T-pose is its rest when its rest is a T-pose
+    (skinned FBX, CMU BVH); an animation-only FBX has no bind pose (Blender makes its rest from
+    some animated frame), and then the target's rest stands in for it, which is exact for
+    Mixamo animations on Mixamo rigs (same joint axes). The hips follow the source hips,
+    scaled by the ratio of leg lengths (thigh + shin).
+    """
+    bpy = import_bpy()
+    scene = bpy.context.scene
+    world = np.array(source.matrix_world)
+    w3 = _rotation(world)
+    bones = source.data.bones
+
+    def world_point(p: Any) -> np.ndarray:
+        return (world @ np.append(np.array(p, float), 1.0))[:3]
+
+    rest_heads = {b: world_point(bones[n].head_local) for b, n in names.items()}
+    align = _facing_alignment(rest_heads["LeftUpLeg"] - rest_heads["RightUpLeg"])
+    target_rest = rest_rotations(char)
+    if is_tpose({b: align @ p for b, p in rest_heads.items()}):
+        rest_heads = {b: align @ p for b, p in rest_heads.items()}
+        reference = {b: align @ w3 @ _rotation(bones[n].matrix_local) for b, n in names.items() if b in MIXAMO_PARENTS}
+        hips_origin = rest_heads["Hips"]
+    else:
+        # A posed rest says nothing about facing: Mixamo's FBX axes already face -Y.
+        align = np.eye(3)
+        reference = {b: r for b, r in target_rest.items() if b in names}
+        hips_origin = None
+    target_world = np.array(char.armature.matrix_world, dtype=float)
+    target_bones = char.armature.data.bones
+
+    def target_point(bone: str) -> np.ndarray:
+        return (target_world @ np.append(np.array(target_bones[char.bone_names[bone]].head_local, float), 1.0))[:3]
+
+    def leg_length(points: dict[str, np.ndarray] | Any) -> float:
+        return sum(float(np.linalg.norm(points(f"{s}{b}") - points(f"{s}{a}")))
+                   for s in ("Left", "Right") for a, b in (("UpLeg", "Leg"), ("Leg", "Foot"))) / 2
+
+    target_hips = target_point("Hips")
+    height = hip_height(char)
+    poses = []
+    for f in frames:
+        scene.frame_set(int(f))
+        posed_heads = {b: align @ world_point(source.pose.bones[n].head) for b, n in names.items()}
+        scale = leg_length(lambda b: target_point(b)) / leg_length(lambda b: posed_heads[b])
+        g: dict[str, np.ndarray] = {}
+        rotations = {}
+        for bone in MIXAMO_BONES:
+            parent = MIXAMO_PARENTS[bone]
+            parent_g = np.eye(3) if parent is None else g[parent]
+            if bone not in reference:
+                g[bone] = parent_g
+                continue
+            posed = align @ w3 @ _rotation(source.pose.bones[names[bone]].matrix)
+            g[bone] = posed @ reference[bone].T
+            rotations[bone] = rot.from_matrix(parent_g.T @ g[bone])
+        if hips_origin is None:
+            hips_world = posed_heads["Hips"] * scale
+        else:
+            hips_world = target_hips + (posed_heads["Hips"] - hips_origin) * scale
+        poses.append(Pose(rotations, (hips_world - target_hips) / height))
+    return poses
+
+
+def remove_objects(objects: Sequence[Any]) -> None:
+    """Delete imported helper objects (a source armature and its meshes) and their actions."""
+    bpy = import_bpy()
+    for ob in objects:
+        action = ob.animation_data.action if ob.animation_data else None
+        data = ob.data
+        bpy.data.objects.remove(ob, do_unlink=True)
+        if action is not None and action.users == 0:
+            bpy.data.actions.remove(action)
+        if data is not None and data.users == 0:
+            if isinstance(data, bpy.types.Armature):
+                bpy.data.armatures.remove(data)
+            elif isinstance(data, bpy.types.Mesh):
+                bpy.data.meshes.remove(data)
+
+
+def apply_motion(char: LoadedCharacter, motion: "MotionSpec", rng: np.random.Generator) -> list[int]:
+    """Animate ``char`` with ``motion``; returns the frame numbers that hold the motion (1..N).
+
+    Clips are baked frame by frame; ``random_poses`` puts ``motion.count`` poses drawn with
+    ``rng`` on consecutive frames (held, not blended); FBX and BVH files are retargeted, keeping
+    every ``motion.frame_step``-th source frame.
+    """
+    if motion.kind == "clip":
+        clip = get_clip(motion.name)
+        return write_poses(char, [clip.pose_at(f) for f in clip.frames()], clip.name)
+    if motion.kind == "random_poses":
+        sampled = random_poses(motion.count, rng)
+        return write_poses(char, [s.pose for s in sampled], "random_poses", interpolation="CONSTANT")
+    if motion.kind == "fbx":
+        from renderers.fbx import import_animation
+
+        anim = import_animation(motion.path, char)
+    elif motion.kind == "bvh":
+        from renderers.motions.bvh import import_bvh
+
+        anim = import_bvh(motion.path)
+    else:
+        raise ValueError(f"unknown motion kind {motion.kind!r}")
+    try:
+        frames = anim.frames[:: motion.frame_step]
+        poses = sample_source_poses(anim.armature, anim.bone_names, frames, char)
+    finally:
+        remove_objects(anim.objects)
+    return write_poses(char, poses, motion.name)
