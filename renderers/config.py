@@ -135,6 +135,9 @@ class RenderConfig:
     ``line_px``: line thickness in pixels at this resolution.
     ``visibility_radius_m``: a joint counts as visible when the first surface the camera ray
     meets lies within this distance in front of the joint (the joint sits inside its limb).
+    ``threads``: CPU threads per render process (Cycles and torch); 0 = all cores.
+    ``scene_loader``: ``module:function`` building a job's character and motion in the worker
+    (see ``renderers.job.SceneLoader``); the default loads ``characters`` x ``motions``.
     """
 
     out_dir: str = "runs/render"
@@ -149,6 +152,8 @@ class RenderConfig:
     visibility_radius_m: float = 0.12
     seed: int = 0
     split: str = "train"
+    threads: int = 0
+    scene_loader: str = "renderers.job:selected_scene"
     camera: CameraConfig = field(default_factory=CameraConfig)
     frames: FrameConfig = field(default_factory=FrameConfig)
     outputs: OutputConfig = field(default_factory=OutputConfig)
@@ -172,6 +177,8 @@ class RenderConfig:
         _check(1 <= self.shaded_samples <= 4096, "renderer.shaded_samples", "1..4096", self.shaded_samples)
         _check(0.0 < self.visibility_radius_m <= 1.0, "renderer.visibility_radius_m", "0..1 (m)",
                self.visibility_radius_m)
+        _check(0 <= self.threads <= 256, "renderer.threads", "0 (all cores) or a count", self.threads)
+        _check(":" in self.scene_loader, "renderer.scene_loader", "'module:function'", self.scene_loader)
         _check(self.seed >= 0, "renderer.seed", "an integer >= 0", self.seed)
         _check(self.split in ("train", "val", "test"), "renderer.split", "train, val or test", self.split)
         # Checked lazily against the registry so this module stays import-light.

@@ -38,8 +38,8 @@ MAX_FRAMING_POINTS = 4000
 @dataclass(frozen=True)
 class RenderJob:
     """Everything one worker needs. ``character``/``motion`` are the bpy-free specs of
-    ``renderers.selection`` (or whatever ``scene`` understands); ``scene`` names the
-    ``module:function`` that builds them into the Blender scene (a :data:`SceneLoader`).
+    ``renderers.selection`` (or whatever ``settings.scene_loader`` understands: the
+    ``module:function`` that builds them into the Blender scene, a :data:`SceneLoader`).
     ``seed`` is the job seed (derived from the run seed and ``job_id``); ``config_hash``
     identifies the settings that shaped the images (stored in the shard)."""
 
@@ -51,7 +51,6 @@ class RenderJob:
     settings: RenderConfig
     seed: int
     config_hash: str
-    scene: str = "renderers.job:selected_scene"
 
 
 def selected_scene(job: RenderJob, rng: np.random.Generator):
@@ -209,7 +208,7 @@ def iter_render(job: RenderJob, scratch: Path) -> Iterator[dict[str, Any]]:
                          "set renderer.outputs.parts=false")
     bpy = reset_blender()
     rng = np.random.default_rng(job.seed)
-    character, frames, keypoints_fn = _load(job.scene)(job, rng)
+    character, frames, keypoints_fn = _load(cfg.scene_loader)(job, rng)
     frames = select_frames(frames, cfg.frames, rng)
     views = make_views(cfg.camera, rng)
     method = CONTOURS.get(cfg.contour)()
@@ -218,6 +217,13 @@ def iter_render(job: RenderJob, scratch: Path) -> Iterator[dict[str, Any]]:
     method.prepare(settings)
 
     scene = bpy.context.scene
+    if cfg.threads:
+        scene.render.threads_mode = "FIXED"
+        scene.render.threads = cfg.threads
+        if method.name == "hed":
+            import torch
+
+            torch.set_num_threads(cfg.threads)
     scene.render.resolution_x, scene.render.resolution_y = cfg.width, cfg.height
     _setup_world(bpy, scene, shaded)
     skin = _skin_material(bpy) if shaded else None
