@@ -10,17 +10,23 @@
   ``bottom``, ``hair``), base colour set from the catalogue. A stylizer that wants a texture
   plugs an Image Texture (UV map ``UVMap``) into the ``Principled BSDF`` node's Base Color.
 
-Rest pose and bone axes (what motion clips author against). Metres, Z up, the character faces
--Y, its left is +X, feet on z = 0, arms horizontal (T-pose), palms down. Every bone's local +Y
-points from its head to its tail (Blender's convention, as in Mixamo rigs); rolls come from
-MPFB2's ``rig.mixamo.json`` (made for a T-pose). In rest pose, bone-local axes in world terms
-(X, Y, Z columns of ``bone.matrix_local``; ``tests/test_characters.py`` checks these):
-- Hips, Spine, Spine1, Spine2, Neck, Head: X = +X (character's left), Y = +Z (up), Z = -Y
-  (forward). So a positive local X rotation bends the spine forward.
-- LeftArm, LeftForeArm, LeftHand: Y = +X (along the arm); RightArm...: Y = -X.
-  Left side: X = +Y (back), Z = -Z... see ``bone_axes_table`` in the test output for all bones.
-- LeftUpLeg, LeftLeg: Y = -Z (down the leg), X = -X, Z = -Y... (see the test for exact values).
-Local rotations are applied to ``pose.bones[...].rotation_quaternion`` (mode QUATERNION).
+Rest pose and bone axes. Metres, Z up, the character faces -Y, its left is +X, feet on z = 0,
+arms horizontal (T-pose), palms down. Every bone's local +Y points from its head to its tail
+(Blender's convention, as in Mixamo rigs); rolls come from MPFB2's ``rig.mixamo.json`` (made
+for a T-pose), except feet and toes, whose rolls in that file disagree between the two sides
+and are set so local Z points up. Rest-pose bone axes in world terms (columns of
+``bone.matrix_local``, to within 20 degrees; ``tests/test_characters.py`` checks them):
+
+    bone                          local X      local Y (along)   local Z
+    Hips, Spine*, Neck, Head      +X (left)    +Z (up)           -Y (forward)
+    LeftArm, LeftForeArm, Hand    +Y (back)    +X                -Z (down)
+    RightArm, RightForeArm, Hand  -Y (front)   -X                -Z (down)
+    Left/RightUpLeg, Leg          -X           -Z (down)         -Y (forward)
+    Left/RightFoot, ToeBase       -X           -Y (forward)      +Z (up)
+
+Motion clips (``renderers.motions``) are written as rotations in the T-pose armature frame
+and converted per bone with ``local = R^-1 W R``, so they do not depend on this table; it is
+here for anyone keying bones directly (``pose.bones[...].rotation_quaternion``, QUATERNION mode).
 """
 
 from __future__ import annotations
@@ -36,8 +42,7 @@ from rig2sketch.skeleton import MIXAMO_BONES, MIXAMO_PREFIX
 
 
 def _material(bpy, part: str, rgb: tuple[float, float, float]):
-    mat = bpy.data.materials.new(f"rig2sketch.{part}")
-    mat.use_nodes = True
+    mat = bpy.data.materials.new(f"rig2sketch.{part}")  # Blender 5 materials come with nodes
     bsdf = mat.node_tree.nodes["Principled BSDF"]
     bsdf.inputs["Base Color"].default_value = (*rgb, 1.0)
     bsdf.inputs["Roughness"].default_value = 0.7

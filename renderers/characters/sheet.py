@@ -5,8 +5,9 @@ one job in its own Python process (``python -m renderers.characters.sheet row ..
 Blender, build the character, pose it, render with Workbench, project the COCO keypoints with
 ``bpy_extras.object_utils.world_to_camera_view`` and draw them. The parent pastes the rows.
 
-Colours: the character's left side blue, right side red, centre (face midline, trunk edges
-between sides) yellow. Seen from the front the character's left is on the image's right.
+Colours (``rig2sketch.drawing.draw_pose``): the character's left blue, right orange, centre
+green. Seen from the front (the T-pose column) the character's left is on the image's right;
+motion columns are seen from 30 degrees to the character's left-front.
 """
 
 from __future__ import annotations
@@ -22,15 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rig2sketch.skeleton import COCO_KEYPOINTS, COCO_SKELETON, MIXAMO_BONES
+from rig2sketch.skeleton import MIXAMO_BONES
 
-LEFT, RIGHT, CENTRE = (40, 110, 255), (235, 40, 40), (240, 200, 0)
 DEFAULT_MOTIONS = ("walk", "wave", "kick")
 MOTION_AZIMUTH_DEG = 30.0
-
-
-def _side(name: str) -> tuple[int, int, int]:
-    return LEFT if name.startswith("left") else RIGHT if name.startswith("right") else CENTRE
 
 
 def apply_pose(char, pose) -> None:
@@ -82,12 +78,14 @@ def _frame_camera(bpy, scene, meshes, depsgraph, azimuth_deg: float):
     return cam
 
 
-def _render_panel(bpy, char, size: int, azimuth_deg: float, label: str, tmp: Path):
+def _render_panel(bpy, char, size: int, azimuth_deg: float, tmp: Path) -> np.ndarray:
+    """``size, size, 3`` uint8 Workbench render with the COCO keypoints drawn on."""
     from bpy_extras.object_utils import world_to_camera_view
     from mathutils import Vector
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
     from renderers.keypoints3d import world_keypoints
+    from rig2sketch.drawing import draw_pose
 
     scene = bpy.context.scene
     bpy.context.view_layer.update()
@@ -95,28 +93,18 @@ def _render_panel(bpy, char, size: int, azimuth_deg: float, label: str, tmp: Pat
     cam = _frame_camera(bpy, scene, char.meshes, depsgraph, azimuth_deg)
     bpy.context.view_layer.update()
     coco, _ = world_keypoints(char, depsgraph)
-    path = tmp / f"{label}.png"
+    path = tmp / "panel.png"
     scene.render.filepath = str(path)
     bpy.ops.render.render(write_still=True)
-    image = Image.open(path).convert("RGB")
-    draw = ImageDraw.Draw(image)
-    px = np.full((len(coco), 2), np.nan)
+    image = np.asarray(Image.open(path).convert("RGB"))
+    keypoints = np.zeros((len(coco), 3), np.float32)
     for k, p in enumerate(coco):
         if not np.isnan(p).any():
             ndc = world_to_camera_view(scene, cam, Vector(p.tolist()))
-            px[k] = (ndc.x * size, (1.0 - ndc.y) * size)  # image y runs down
-    r = max(2, size // 110)
-    for i, j in COCO_SKELETON:
-        if not (np.isnan(px[i]).any() or np.isnan(px[j]).any()):
-            colour = _side(COCO_KEYPOINTS[i]) if _side(COCO_KEYPOINTS[i]) == _side(COCO_KEYPOINTS[j]) else CENTRE
-            draw.line([tuple(px[i]), tuple(px[j])], fill=colour, width=max(1, r // 2))
-    for k, name in enumerate(COCO_KEYPOINTS):
-        if not np.isnan(px[k]).any():
-            x, y = px[k]
-            draw.ellipse([x - r, y - r, x + r, y + r], fill=_side(name), outline=(0, 0, 0))
-    draw.text((4, 4), label, fill=(0, 0, 0))
+            # ndc: (0, 0) = bottom-left corner of the frame; pixels run x right, y down
+            keypoints[k] = (ndc.x * size, (1.0 - ndc.y) * size, 2.0)
     bpy.data.objects.remove(cam)
-    return image
+    return draw_pose(image, keypoints)
 
 
 def render_row(name: str, motions: list[str], size: int, out_png: Path) -> None:
@@ -139,18 +127,15 @@ def render_row(name: str, motions: list[str], size: int, out_png: Path) -> None:
     char = build_bundled_character(name)
     panels = []
     with tempfile.TemporaryDirectory() as tmp:
-        panels.append(_render_panel(bpy, char, size, 0.0, f"{name} T-pose", Path(tmp)))
+        panels.append(_render_panel(bpy, char, size, 0.0, Path(tmp)))
         if motions:
             from renderers.motions import get_clip
 
             for motion in motions:
                 clip = get_clip(motion)
                 apply_pose(char, clip.pose_at(1 + 0.4 * (clip.frame_count - 1)))
-                panels.append(_render_panel(bpy, char, size, MOTION_AZIMUTH_DEG, f"{name} {motion}", Path(tmp)))
-    row = Image.new("RGB", (size * len(panels), size), (255, 255, 255))
-    for k, panel in enumerate(panels):
-        row.paste(panel, (k * size, 0))
-    row.save(out_png)
+                panels.append(_render_panel(bpy, char, size, MOTION_AZIMUTH_DEG, Path(tmp)))
+    Image.fromarray(np.concatenate(panels, axis=1)).save(out_png)
 
 
 def draw_character_sheet(out_png: Path, characters: list[str], motions: list[str] | None, size: int,
@@ -164,6 +149,7 @@ def draw_character_sheet(out_png: Path, characters: list[str], motions: list[str
     from PIL import Image
 
     from renderers.characters.catalogue import CHARACTER_NAMES, character_spec
+    from rig2sketch.drawing import grid
 
     if not 64 <= size <= 1024:
         raise ValueError(f"size={size} must be in 64..1024 pixels")
@@ -192,14 +178,15 @@ def draw_character_sheet(out_png: Path, characters: list[str], motions: list[str
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             list(pool.map(job, range(len(names))))
-        images = [Image.open(p) for p in rows]
-        sheet = Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images)), (255, 255, 255))
-        y = 0
-        for image in images:
-            sheet.paste(image, (0, y))
-            y += image.height
+        columns = 1 + len(motions)
+        panels, labels = [], []
+        for name, row_png in zip(names, rows):
+            strip = np.asarray(Image.open(row_png).convert("RGB"))
+            panels += np.split(strip, columns, axis=1)
+            labels += [f"{name} {m}" for m in ("T-pose", *motions)]
+        sheet = grid(panels, columns, cell=size, labels=labels)
         partial = out_png.with_name(f".{out_png.name}.{os.getpid()}.tmp.png")
-        sheet.save(partial)
+        Image.fromarray(sheet).save(partial)
         os.replace(partial, out_png)
     return out_png
 
