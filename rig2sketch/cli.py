@@ -27,6 +27,11 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
+    "pipeline": Command(
+        "the main job: render -> stylize -> validate -> export -> (evaluate) into one run folder with a dataset card",
+        "flows.pipeline:PipelineConfig",
+        "flows.pipeline:pipeline_command",
+    ),
     "validate": Command(
         "check every shard of a dataset (schema, images, keypoints, unique ids); exit 0 only when clean",
         "shards.validate:ValidateConfig",
@@ -67,14 +72,36 @@ def compose(name: str, overrides: Sequence[str] = ()) -> Any:
             cfg = hydra_compose(config_name=name, overrides=list(overrides))
         return OmegaConf.to_object(cfg)
     except (OmegaConfBaseException, ValueError, TypeError) as err:
-        raise ConfigError(_explain(err)) from err
+        raise ConfigError(_explain(err, name)) from err
     except Exception as err:  # hydra's ConfigCompositionException and friends
         if type(err).__module__.startswith(("hydra", "omegaconf")):
-            raise ConfigError(_explain(err)) from err
+            raise ConfigError(_explain(err, name)) from err
         raise
 
 
-def _explain(err: BaseException) -> str:
+def _schema_fields(schema: type) -> dict[str, list[str]]:
+    """Class name -> field names for the schema dataclass and every dataclass nested in it."""
+    import dataclasses
+    import typing
+
+    out: dict[str, list[str]] = {}
+    todo = [schema]
+    while todo:
+        cls = todo.pop()
+        if cls.__name__ in out:
+            continue
+        out[cls.__name__] = [f.name for f in dataclasses.fields(cls)]
+        for hint in typing.get_type_hints(cls).values():
+            for arg in (hint, *typing.get_args(hint)):
+                if dataclasses.is_dataclass(arg):
+                    todo.append(arg)
+    return out
+
+
+def _explain(err: BaseException, name: str) -> str:
+    import difflib
+    import re
+
     parts = [str(err).strip()]
     cause = err.__cause__ or err.__context__
     while cause is not None and len(parts) < 4:
@@ -82,7 +109,14 @@ def _explain(err: BaseException) -> str:
         if text and text not in parts[-1]:
             parts.append(text)
         cause = cause.__cause__ or cause.__context__
-    return "\n".join(parts)
+    text = "\n".join(parts)
+    typo = re.search(r"Key '([^']+)' not in '([^']+)'", text)
+    if typo:
+        fields = _schema_fields(_load(COMMANDS[name].schema)).get(typo.group(2), [])
+        close = difflib.get_close_matches(typo.group(1), fields, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        text += f"\n{hint}Allowed keys of {typo.group(2)}: {', '.join(fields)}"
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:

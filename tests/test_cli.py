@@ -71,3 +71,13 @@ def test_installed_entry_point_runs():
     exe = Path(sys.executable).with_name("rig2sketch")
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "validate" in result.stdout
+
+
+def test_misspelled_nested_key_suggests_the_right_one():
+    with pytest.raises(ConfigError, match="did you mean 'width'\\?.*Allowed keys of RenderConfig"):
+        compose("pipeline", ["renderer.widht=3"])
+
+
+def test_out_of_range_value_fails_naming_key_and_range():
+    with pytest.raises(ConfigError, match="renderer.width=3 is not allowed; use 16..8192"):
+        compose("pipeline", ["renderer.width=3"])

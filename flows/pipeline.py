@@ -1,0 +1,195 @@
+"""The main job: render -> stylize -> validate -> export -> (evaluate), one run folder.
+
+    runs/demo/
+      README.md            dataset card (counts, visibility, sample grid, config, licences)
+      config.yaml          the resolved config
+      raw/                 render shards (+ _manifest.json, _contact_sheet.png)
+      <stylize step>/      stylized shards, one folder per step (e.g. adain_1/)
+      export/<format>/<dataset>/
+      sample_grid.png
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
+from prefect.concurrency.sync import concurrency
+from prefect.tasks import exponential_backoff
+
+from renderers.config import RenderConfig
+from rig2sketch.seeding import stable_hash
+from stylizers.config import AdaINConfig, StyleConfig
+
+HEAVY_LIMIT = "rig2sketch-heavy"
+
+
+@dataclass
+class StylizeStep:
+    """One stylized copy of the raw renders, written to ``<out>/<name>/``."""
+
+    name: str = "adain_1"
+    stylizer: AdaINConfig = field(default_factory=AdaINConfig)
+    style: StyleConfig = field(default_factory=StyleConfig)
+
+
+@dataclass
+class PipelineConfig:
+    """``rig2sketch pipeline``: everything of one run under ``out``.
+
+    ``export``: formats written for every dataset (``coco``, ``yolo``); ``evaluate``: also run the
+    thesis-table experiment on the run's datasets (slow); ``heavy_concurrency``: how many heavy
+    stage tasks (stylize, export) may run at once across all flow runs on the Prefect server.
+    """
+
+    out: str = "runs/demo"
+    name: str = "demo"
+    seed: int = 0
+    renderer: RenderConfig = field(default_factory=RenderConfig)
+    stylize: list[StylizeStep] = field(default_factory=lambda: [StylizeStep()])
+    export: list[str] = field(default_factory=lambda: ["coco"])
+    evaluate: bool = False
+    heavy_concurrency: int = 1
+    sample_grid: int = 16
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.stylize]
+        if len(set(names)) != len(names) or "raw" in names or "export" in names:
+            raise ValueError(f"stylize[].name must be unique and not 'raw'/'export', got {names}")
+        bad = [f for f in self.export if f not in ("coco", "yolo")]
+        if bad:
+            raise ValueError(f"export={self.export}: unknown format(s) {bad}; choose from coco, yolo")
+        if self.heavy_concurrency < 1:
+            raise ValueError(f"heavy_concurrency={self.heavy_concurrency}: must be >= 1")
+
+
+def _dataset_fingerprint(path: str) -> str:
+    files = sorted(Path(path).glob("*.parquet"))
+    return stable_hash([(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files])
+
+
+def _validate_key(context, parameters) -> str:
+    return f"validate-{_dataset_fingerprint(parameters['dataset'])}"
+
+
+@task(
+    name="validate",
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    cache_key_fn=_validate_key,
+    persist_result=True,
+)
+def validate_task(dataset: str) -> int:
+    """Validate a dataset; raises when it has problems (so the run fails loudly). Returns rows."""
+    from shards import count_rows, validate_dataset
+
+    problems = validate_dataset(dataset)
+    if problems:
+        shown = "\n".join(map(str, problems[:20]))
+        raise ValueError(f"{dataset} failed validation with {len(problems)} problem(s):\n{shown}")
+    rows = count_rows(dataset)
+    get_run_logger().info("validated %s: %d rows", dataset, rows)
+    return rows
+
+
+def _export_key(context, parameters) -> str:
+    out = Path(parameters["out"])
+    return f"export-{parameters['fmt']}-{_dataset_fingerprint(parameters['dataset'])}-{out.exists()}-{stable_hash(str(out))}"
+
+
+@task(
+    name="export",
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    cache_key_fn=_export_key,
+    persist_result=True,
+)
+def export_task(dataset: str, fmt: str, out: str) -> str:
+    from evaluation.config import ExportConfig
+    from evaluation.export import export_dataset
+
+    with concurrency(HEAVY_LIMIT, occupy=1, strict=False):
+        return str(export_dataset(ExportConfig(dataset=dataset, out=out, format=fmt)))
+
+
+@task(name="dataset-card", retries=1)
+def card_task(cfg: PipelineConfig, datasets: dict[str, str], extra_sections: dict[str, str]) -> str:
+    from rig2sketch.run_card import write_run_card
+
+    return str(write_run_card(cfg, datasets, extra_sections))
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    cfg = flow_run.parameters.get("cfg")
+    name = getattr(cfg, "name", None) or (cfg or {}).get("name", "run")
+    return f"pipeline-{name}"
+
+
+@flow(name="rig2sketch-pipeline", flow_run_name=_run_name, log_prints=True)
+def pipeline_flow(cfg: PipelineConfig) -> Path:
+    """Run every stage into ``cfg.out``; returns the run folder. A re-run resumes: each stage
+    skips work whose outputs exist and validate."""
+    from flows.render import render_flow
+    from flows.stylize import stylize_flow
+    from stylizers.config import StylizeConfig
+
+    from prefect.client.orchestration import get_client
+
+    logger = get_run_logger()
+    run = Path(cfg.out)
+    run.mkdir(parents=True, exist_ok=True)
+    with get_client(sync_client=True) as client:
+        client.upsert_global_concurrency_limit_by_name(HEAVY_LIMIT, cfg.heavy_concurrency)
+
+    raw = render_flow(replace(cfg.renderer, out_dir=str(run / "raw"), seed=cfg.seed))
+    datasets: dict[str, str] = {"raw": str(raw)}
+    validate_task(str(raw))
+
+    for step in cfg.stylize:
+        logger.info("stylize step %s", step.name)
+        with concurrency(HEAVY_LIMIT, occupy=1, strict=False):
+            out = stylize_flow(
+                StylizeConfig(dataset=str(raw), out=str(run / step.name), stylizer=step.stylizer, style=step.style, seed=cfg.seed)
+            )
+        datasets[step.name] = str(out)
+    validations = [validate_task.submit(d) for name, d in datasets.items() if name != "raw"]
+    rows = {name: f.result() for name, f in zip([n for n in datasets if n != "raw"], validations)}
+
+    exports = {
+        (name, fmt): export_task.submit(path, fmt, str(run / "export" / fmt / name))
+        for name, path in datasets.items()
+        for fmt in cfg.export
+    }
+    export_paths = {f"{name} ({fmt})": f.result() for (name, fmt), f in exports.items()}
+
+    extra: dict[str, str] = {}
+    if export_paths:
+        extra["Exports"] = "\n".join(f"- {k}: `{Path(v).relative_to(run)}`" for k, v in export_paths.items())
+    if cfg.evaluate:
+        from flows.evaluate import evaluate_run_flow
+
+        table = evaluate_run_flow(datasets, str(run / "evaluation"), cfg.seed)
+        extra["Evaluation (HRNet, COCO OKS AP)"] = Path(table).read_text()
+
+    card = Path(card_task(cfg, datasets, extra))
+    create_markdown_artifact(
+        key=f"rig2sketch-{stable_hash(cfg.name, 8)}",
+        markdown=card.read_text()[:20000],
+        description=f"dataset card of {run}",
+    )
+    for name, path in datasets.items():
+        sheet = Path(path) / "_contact_sheet.png"
+        if sheet.exists():
+            create_link_artifact(link=sheet.resolve().as_uri(), link_text=f"{name} contact sheet")
+    logger.info("pipeline done: %s (%s)", run, json.dumps({"raw": "rendered", **rows}))
+    return run
+
+
+def pipeline_command(cfg: PipelineConfig) -> int:
+    print(pipeline_flow(cfg))
+    return 0
