@@ -157,8 +157,9 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
     T-pose becomes the target bone's. The source's T-pose is its rest when its rest is a T-pose
     (skinned FBX, CMU BVH); an animation-only FBX has no bind pose (Blender makes its rest from
     some animated frame), and then the target's rest stands in for it, which is exact for
-    Mixamo animations on Mixamo rigs (same joint axes). The hips follow the source hips,
-    scaled by the ratio of leg lengths (thigh + shin).
+    Mixamo animations on Mixamo rigs (same joint axes). The hips go where the source's hips are in its world
+    (ground at z = 0, as in Mixamo files and CMU mocap), scaled by the ratio of leg lengths
+    (thigh + shin), so a longer-legged source does not lift a child off the ground.
     """
     bpy = import_bpy()
     scene = bpy.context.scene
@@ -173,14 +174,11 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
     align = _facing_alignment(rest_heads["LeftUpLeg"] - rest_heads["RightUpLeg"])
     target_rest = rest_rotations(char)
     if is_tpose({b: align @ p for b, p in rest_heads.items()}):
-        rest_heads = {b: align @ p for b, p in rest_heads.items()}
         reference = {b: align @ w3 @ _rotation(bones[n].matrix_local) for b, n in names.items() if b in MIXAMO_PARENTS}
-        hips_origin = rest_heads["Hips"]
     else:
         # A posed rest says nothing about facing: Mixamo's FBX axes already face -Y.
         align = np.eye(3)
         reference = {b: r for b, r in target_rest.items() if b in names}
-        hips_origin = None
     target_world = np.array(char.armature.matrix_world, dtype=float)
     target_bones = char.armature.data.bones
 
@@ -209,11 +207,7 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
             posed = align @ w3 @ _rotation(source.pose.bones[names[bone]].matrix)
             g[bone] = posed @ reference[bone].T
             rotations[bone] = rot.from_matrix(parent_g.T @ g[bone])
-        if hips_origin is None:
-            hips_world = posed_heads["Hips"] * scale
-        else:
-            hips_world = target_hips + (posed_heads["Hips"] - hips_origin) * scale
-        poses.append(Pose(rotations, (hips_world - target_hips) / height))
+        poses.append(Pose(rotations, (posed_heads["Hips"] * scale - target_hips) / height))
     return poses
 
 

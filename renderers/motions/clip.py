@@ -42,11 +42,14 @@ Steps = tuple[tuple[str, float], ...]
 
 @dataclass(frozen=True)
 class Key:
-    """One keyframe: per-bone world-axis rotation steps (see module doc) and a hips offset."""
+    """One keyframe: per-bone world-axis rotation steps (see module doc), a hips offset, and
+    whether the body touches the ground (``contact``: the key is raised or lowered so its lowest
+    point is on the floor; airborne keys keep their offset as authored)."""
 
     frame: int
     rotations: Mapping[str, Steps]
     hips_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    contact: bool = True
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.rotations) - set(MIXAMO_BONES))
@@ -90,6 +93,21 @@ class Clip:
             raise ValueError(f"clip {self.name!r}: key frames {frames} must be increasing, start at 1, end <= {self.frame_count}")
         if self.easing not in ("smooth", "linear"):
             raise ValueError(f"clip {self.name!r}: easing {self.easing!r} must be 'smooth' or 'linear'")
+        object.__setattr__(self, "_quats", tuple({b: rot.from_sequence(st) for b, st in k.rotations.items()} for k in self.keys))
+        object.__setattr__(self, "_offsets", tuple(self._grounded_offset(k) for k in self.keys))
+
+    @staticmethod
+    def _grounded_offset(key: "Key") -> np.ndarray:
+        """The key's hips offset, moved vertically so a contact key's lowest point is at z = 0
+        on the reference body (offsets are in hip heights, so this carries over to others)."""
+        from renderers.motions.kinematics import lowest_point, reference_skeleton
+
+        offset = np.asarray(key.hips_offset, float)
+        if not key.contact:
+            return offset
+        rest = reference_skeleton()
+        pose = Pose({b: rot.from_sequence(s) for b, s in key.rotations.items()}, offset)
+        return offset - np.array([0.0, 0.0, lowest_point(rest, pose) / rest.hip_height])
 
     def frames(self) -> list[int]:
         return list(range(1, self.frame_count + 1))
@@ -97,9 +115,13 @@ class Clip:
     def pose_at(self, frame: float) -> Pose:
         """Interpolate the keys at ``frame`` (1-based; wraps for loops, clamps otherwise)."""
         keys = list(self.keys)
+        offsets = list(self._offsets)
+        quats = list(self._quats)
         if self.loop:
             frame = 1 + (frame - 1) % self.frame_count
-            keys.append(Key(self.frame_count + 1, keys[0].rotations, keys[0].hips_offset))
+            keys.append(Key(self.frame_count + 1, keys[0].rotations, keys[0].hips_offset, keys[0].contact))
+            offsets.append(offsets[0])
+            quats.append(quats[0])
         else:
             frame = min(max(frame, 1), keys[-1].frame)
         hi = next((i for i, k in enumerate(keys) if k.frame >= frame), len(keys) - 1)
@@ -108,12 +130,14 @@ class Clip:
         t = 0.0 if b.frame == a.frame else (frame - a.frame) / (b.frame - a.frame)
         if self.easing == "smooth":
             t = t * t * (3 - 2 * t)
-        bones = set(a.rotations) | set(b.rotations)
-        rotations = {
-            bone: rot.slerp(rot.from_sequence(a.rotations.get(bone, ())), rot.from_sequence(b.rotations.get(bone, ())), t)
-            for bone in bones
-        }
-        offset = (1 - t) * np.asarray(a.hips_offset, float) + t * np.asarray(b.hips_offset, float)
+        qa, qb = quats[lo], quats[hi]
+        rotations = {bone: rot.slerp(qa.get(bone, rot.IDENTITY), qb.get(bone, rot.IDENTITY), t) for bone in set(qa) | set(qb)}
+        offset = (1 - t) * offsets[lo] + t * offsets[hi]
+        if a.contact and b.contact:  # between two contact keys, stay on the floor every frame
+            from renderers.motions.kinematics import lowest_point, reference_skeleton
+
+            rest = reference_skeleton()
+            offset = offset - np.array([0.0, 0.0, lowest_point(rest, Pose(rotations, offset)) / rest.hip_height])
         return Pose(rotations, offset)
 
 

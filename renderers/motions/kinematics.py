@@ -51,10 +51,10 @@ def global_rotations(pose: Pose) -> dict[str, np.ndarray]:
     return out
 
 
-def forward_kinematics(rest: RestSkeleton, pose: Pose) -> np.ndarray:
+def forward_kinematics(rest: RestSkeleton, pose: Pose, g: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Posed joints ``53, 3`` in JOINTS order (bone heads, then HeadTop_End = Head's tail)."""
     index = {b: i for i, b in enumerate(MIXAMO_BONES)}
-    g = global_rotations(pose)
+    g = g if g is not None else global_rotations(pose)
     heads = np.zeros_like(rest.heads)
     for i, bone in enumerate(MIXAMO_BONES):
         parent = MIXAMO_PARENTS[bone]
@@ -70,7 +70,15 @@ def forward_kinematics(rest: RestSkeleton, pose: Pose) -> np.ndarray:
     return joints
 
 
-def bone_tails(rest: RestSkeleton, pose: Pose, joints: np.ndarray) -> np.ndarray:
+def bone_tails(rest: RestSkeleton, pose: Pose, joints: np.ndarray, g: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Posed bone tails ``52, 3`` given the posed heads from :func:`forward_kinematics`."""
+    g = g if g is not None else global_rotations(pose)
+    stacked = np.stack([g[b] for b in MIXAMO_BONES])
+    return joints[: len(MIXAMO_BONES)] + np.einsum("bij,bj->bi", stacked, rest.tails - rest.heads)
+
+
+def lowest_point(rest: RestSkeleton, pose: Pose) -> float:
+    """Lowest z of the posed joints and bone tails (toe tips), in metres."""
     g = global_rotations(pose)
-    return np.array([joints[i] + g[b] @ (rest.tails[i] - rest.heads[i]) for i, b in enumerate(MIXAMO_BONES)])
+    joints = forward_kinematics(rest, pose, g)
+    return float(min(joints[:, 2].min(), bone_tails(rest, pose, joints, g)[:, 2].min()))

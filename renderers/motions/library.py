@@ -206,8 +206,8 @@ def build_library() -> None:
         "LeftFoot": (("x", 30),), "RightFoot": (("x", 30),),
     })
     _clip("jump", "crouch, jump up with arms raised, land", 60, False, [
-        Key(1, stand), Key(12, crouch_prep, (0, 0.05, -0.25)), Key(22, airborne, (0, 0, 0.3)),
-        Key(30, airborne, (0, 0, 0.35)), Key(40, crouch_prep, (0, 0.05, -0.25)), Key(55, stand), Key(60, stand),
+        Key(1, stand), Key(12, crouch_prep, (0, 0.05, -0.25)), Key(22, airborne, (0, 0, 0.3), contact=False),
+        Key(30, airborne, (0, 0, 0.35), contact=False), Key(40, crouch_prep, (0, 0.05, -0.25)), Key(55, stand), Key(60, stand),
     ])
 
     seated = merge(RELAXED_FINGERS, {

@@ -23,9 +23,12 @@ _BOX_HALF_WIDTH = {
 _BOX_HALF_WIDTH |= {"Right" + k[4:]: v for k, v in _BOX_HALF_WIDTH.items() if k.startswith("Left")}
 
 
-def build_mannequin(name: str = "mannequin", scale: float = 1.0, prefix: str = MIXAMO_PREFIX) -> LoadedCharacter:
+def build_mannequin(name: str = "mannequin", scale: float = 1.0, prefix: str = MIXAMO_PREFIX,
+                    roll_offset_rad: float = 0.0) -> LoadedCharacter:
     """Add a mannequin ``scale`` times the reference size to the current scene.
 
+    ``roll_offset_rad`` is added to every bone's roll (rigs whose local axes differ from
+    Mixamo's; motions must not care).
     Bone names are ``prefix + canonical`` (``mixamorig:Hips``); the head gets a ``HeadTop_End``
     leaf bone like Mixamo exports. Z up, metres, facing -Y, left = +X, identity object transforms.
     """
@@ -42,7 +45,7 @@ def build_mannequin(name: str = "mannequin", scale: float = 1.0, prefix: str = M
         eb = arm_data.edit_bones.new(prefix + bone)
         eb.head = np.multiply(bones[bone]["head"], scale).tolist()
         eb.tail = np.multiply(bones[bone]["tail"], scale).tolist()
-        eb.roll = bones[bone]["roll"]
+        eb.roll = bones[bone]["roll"] + roll_offset_rad
         parent = MIXAMO_PARENTS[bone]
         if parent is not None:
             eb.parent = arm_data.edit_bones[prefix + parent]

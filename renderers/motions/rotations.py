@@ -48,7 +48,8 @@ def from_sequence(steps: Iterable[tuple[str, float]]) -> np.ndarray:
 
 def to_matrix(q: np.ndarray) -> np.ndarray:
     """``3, 3`` rotation matrix of a unit quaternion."""
-    w, x, y, z = np.asarray(q, dtype=float) / np.linalg.norm(q)
+    q = np.asarray(q, dtype=float)
+    w, x, y, z = q / np.sqrt(q @ q)
     return np.array([
         [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
         [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],

@@ -15,7 +15,7 @@ import numpy as np
 
 from renderers.motions import rotations as rot
 from renderers.motions.clip import Pose
-from renderers.motions.kinematics import RestSkeleton, bone_tails, forward_kinematics, reference_skeleton
+from renderers.motions.kinematics import RestSkeleton, forward_kinematics, lowest_point, reference_skeleton
 from rig2sketch.skeleton import JOINTS
 
 Limits = tuple[tuple[str, float, float], ...]
@@ -97,7 +97,7 @@ def random_poses(count: int, rng: np.random.Generator, rest: RestSkeleton | None
                 break
         else:
             raise RuntimeError(f"no pose without legs through the torso in {max_tries} draws; loosen JOINT_LIMITS")
-        lowest = min(joints[:, 2].min(), bone_tails(rest, pose, joints)[:, 2].min())
+        lowest = lowest_point(rest, pose)
         offset = np.array([0.0, 0.0, -lowest / rest.hip_height])
         out.append(SampledPose(Pose(rotations, offset), angles))
     return out
