@@ -89,7 +89,6 @@ def _setup_world(bpy: Any, scene: Any, shaded: bool) -> None:
     # Cheap passes: no bounces needed for depth/normal/index; shading gets a few.
     scene.cycles.max_bounces = 4 if shaded else 0
     if shaded:
-        world.use_nodes = True
         world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.45, 0.45, 0.45, 1.0)
         sun = bpy.data.lights.new("rig2sketch_key", "SUN")
         sun.energy = 3.0
@@ -234,15 +233,11 @@ def iter_render(job: RenderJob, scratch: Path) -> Iterator[dict[str, Any]]:
     if method.freestyle:
         setup_freestyle(bpy, scene, cfg.line_px, as_render_pass=True)
     camera = _make_camera(bpy, scene)
-    passes = set(method.passes) | {"alpha"}
-    if shaded:
-        passes.add("image")
-    if cfg.outputs.depth:
-        passes.add("depth")
-    if cfg.outputs.normal:
-        passes.add("normal")
-    renderer = PassRender(bpy, scene, passes, scratch, cfg.shaded_samples if shaded else cfg.samples)
-
+    # A sharp 1-spp render gives lines, mask and labels; a shaded image, when wanted, comes
+    # from a second anti-aliased render with Freestyle off.
+    passes = set(method.passes) | {"alpha"} | ({"image"} if shaded else set())
+    passes |= {name for name in ("depth", "normal") if getattr(cfg.outputs, name)}
+    renderer = PassRender(bpy, scene, passes, scratch)
     for frame in frames:
         scene.frame_set(frame)
         depsgraph = bpy.context.evaluated_depsgraph_get()
@@ -252,7 +247,11 @@ def iter_render(job: RenderJob, scratch: Path) -> Iterator[dict[str, Any]]:
         for view in views:
             placed = frame_view(view, surface, cfg.width, cfg.height)
             apply_camera(camera, placed)
-            result = renderer.render()
+            result = renderer.render(sharp=True)
+            if shaded:
+                scene.render.use_freestyle = False
+                result["image"] = renderer.render(cfg.shaded_samples, sharp=False)["image"]
+                scene.render.use_freestyle = method.freestyle
             bbox, area, mask = silhouette_box(result["alpha"])
             yield {
                 "image": method.draw(result, settings),

@@ -2,7 +2,8 @@
 
 :func:`draw_character_sheet` is the command (``rig2sketch characters``). Each character row is
 one job in its own Python process (``python -m renderers.characters.sheet row ...``): reset
-Blender, build the character, pose it, render with Workbench, project the COCO keypoints with
+Blender, load the character and motions through ``renderers.selection`` and
+``renderers.motions.apply`` (so Mixamo files work too), render with Workbench, project the COCO keypoints with
 ``bpy_extras.object_utils.world_to_camera_view`` and draw them. The parent pastes the rows.
 
 Colours (``rig2sketch.drawing.draw_pose``): the character's left blue, right orange, centre
@@ -23,31 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from rig2sketch.skeleton import MIXAMO_BONES
 
 DEFAULT_MOTIONS = ("walk", "wave", "kick")
 MOTION_AZIMUTH_DEG = 30.0
-
-
-def apply_pose(char, pose) -> None:
-    """Pose ``char`` with a ``renderers.motions.Pose`` (T-pose-frame rotations, see
-    ``renderers.motions.clip``): local = R^-1 W R per bone, hips offset in hip heights."""
-    from renderers.motions import rotations as rot
-
-    arm = char.armature
-    hips = arm.data.bones[char.bone_names["Hips"]]
-    hip_height = hips.head_local[2] - min(b.tail_local[2] for b in arm.data.bones)
-    for bone in MIXAMO_BONES:
-        name = char.bone_names.get(bone)
-        if name is None:
-            continue
-        pose_bone = arm.pose.bones[name]
-        rest = np.asarray(pose_bone.bone.matrix_local, np.float64)[:3, :3]
-        world = rot.to_matrix(pose.rotations.get(bone, rot.IDENTITY))
-        pose_bone.rotation_mode = "QUATERNION"
-        pose_bone.rotation_quaternion = rot.from_matrix(rest.T @ world @ rest).tolist()
-        if bone == "Hips":
-            pose_bone.location = (rest.T @ (np.asarray(pose.hips_offset) * hip_height)).tolist()
 
 
 def _frame_camera(bpy, scene, meshes, depsgraph, azimuth_deg: float):
@@ -107,12 +86,14 @@ def _render_panel(bpy, char, size: int, azimuth_deg: float, tmp: Path) -> np.nda
     return draw_pose(image, keypoints)
 
 
-def render_row(name: str, motions: list[str], size: int, out_png: Path) -> None:
-    """Render one character: T-pose then each motion at 40% of its length, side by side."""
+def render_row(character: str, motions: list[str], size: int, seed: int, out_png: Path) -> None:
+    """Render one character (catalogue name or Mixamo file): T-pose, then each motion at 40%
+    of its frames, side by side, into ``out_png`` (``size, size * (1 + len(motions)), 3``)."""
     from PIL import Image
 
     from renderers.blender import reset_blender
-    from renderers.characters.build import build_bundled_character
+    from renderers.motions.apply import apply_motion
+    from renderers.selection import CharacterSpec, MotionSpec, load_character
 
     bpy = reset_blender()
     scene = bpy.context.scene
@@ -122,55 +103,49 @@ def render_row(name: str, motions: list[str], size: int, out_png: Path) -> None:
     scene.render.resolution_x = scene.render.resolution_y = size
     scene.render.resolution_percentage = 100
     scene.render.image_settings.file_format = "PNG"
-    world = bpy.data.worlds.new("sheet_world")
-    scene.world = world
-    char = build_bundled_character(name)
+    scene.world = bpy.data.worlds.new("sheet_world")
+    char = load_character(CharacterSpec.parse(character))
+    rng = np.random.default_rng(seed)
     panels = []
     with tempfile.TemporaryDirectory() as tmp:
         panels.append(_render_panel(bpy, char, size, 0.0, Path(tmp)))
-        if motions:
-            from renderers.motions import get_clip
-
-            for motion in motions:
-                clip = get_clip(motion)
-                apply_pose(char, clip.pose_at(1 + 0.4 * (clip.frame_count - 1)))
-                panels.append(_render_panel(bpy, char, size, MOTION_AZIMUTH_DEG, Path(tmp)))
+        for motion in motions:
+            frames = apply_motion(char, MotionSpec.parse(motion), rng)
+            scene.frame_set(frames[int(0.4 * (len(frames) - 1))])
+            panels.append(_render_panel(bpy, char, size, MOTION_AZIMUTH_DEG, Path(tmp)))
     Image.fromarray(np.concatenate(panels, axis=1)).save(out_png)
 
 
 def draw_character_sheet(out_png: Path, characters: list[str], motions: list[str] | None, size: int,
-                         workers: int = 2) -> Path:
+                         seed: int = 0, workers: int = 2) -> Path:
     """Write a contact sheet PNG: one row per character (T-pose, then ``motions``).
 
-    characters: catalogue names (empty list = all). motions: clip names, ``None`` = the default
-    three (walk, wave, kick), ``[]`` = T-pose only. size: panel side in pixels (64..1024).
-    Each row renders in its own process; the sheet is written atomically. Returns ``out_png``.
+    characters: catalogue names or Mixamo ``.fbx``/``.blend`` paths (empty list = the whole
+    catalogue). motions: clip names, ``.fbx``/``.bvh`` paths or ``random_poses``; ``None`` = the
+    default three (walk, wave, kick), ``[]`` = T-pose only. size: panel side in pixels
+    (64..1024). seed: for ``random_poses``. Each row renders in its own process, ``workers``
+    at a time; the sheet is written atomically. Returns ``out_png``.
     """
     from PIL import Image
 
-    from renderers.characters.catalogue import CHARACTER_NAMES, character_spec
+    from renderers.characters.catalogue import CHARACTER_NAMES
+    from renderers.selection import CharacterSpec, MotionSpec
     from rig2sketch.drawing import grid
 
     if not 64 <= size <= 1024:
         raise ValueError(f"size={size} must be in 64..1024 pixels")
     names = list(characters) or list(CHARACTER_NAMES)
-    for name in names:
-        character_spec(name)  # clear error for an unknown name before any process starts
+    labels_by_row = [CharacterSpec.parse(c).label for c in names]  # errors before any process
     motions = list(DEFAULT_MOTIONS) if motions is None else list(motions)
-    if motions:
-        from renderers.motions import clip_names
-
-        unknown = sorted(set(motions) - set(clip_names()))
-        if unknown:
-            raise ValueError(f"unknown motions {unknown}; choose from {', '.join(clip_names())}")
+    motion_labels = [MotionSpec.parse(m).label for m in motions]
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [Path(tmp) / f"{name}.png" for name in names]
+        rows = [Path(tmp) / f"row{k}.png" for k in range(len(names))]
 
         def job(k: int) -> None:
             cmd = [sys.executable, "-m", "renderers.characters.sheet", "row", names[k],
-                   json.dumps(motions), str(size), str(rows[k])]
+                   json.dumps(motions), str(size), str(seed), str(rows[k])]
             done = subprocess.run(cmd, capture_output=True, text=True,
                                   cwd=Path(__file__).resolve().parents[2])
             if done.returncode != 0:
@@ -180,10 +155,10 @@ def draw_character_sheet(out_png: Path, characters: list[str], motions: list[str
             list(pool.map(job, range(len(names))))
         columns = 1 + len(motions)
         panels, labels = [], []
-        for name, row_png in zip(names, rows):
+        for label, row_png in zip(labels_by_row, rows):
             strip = np.asarray(Image.open(row_png).convert("RGB"))
             panels += np.split(strip, columns, axis=1)
-            labels += [f"{name} {m}" for m in ("T-pose", *motions)]
+            labels += [f"{label} {m}" for m in ("T-pose", *motion_labels)]
         sheet = grid(panels, columns, cell=size, labels=labels)
         partial = out_png.with_name(f".{out_png.name}.{os.getpid()}.tmp.png")
         Image.fromarray(sheet).save(partial)
@@ -198,9 +173,10 @@ def main(argv: list[str]) -> None:
     row.add_argument("name")
     row.add_argument("motions_json")
     row.add_argument("size", type=int)
+    row.add_argument("seed", type=int)
     row.add_argument("out_png", type=Path)
     args = parser.parse_args(argv)
-    render_row(args.name, json.loads(args.motions_json), args.size, args.out_png)
+    render_row(args.name, json.loads(args.motions_json), args.size, args.seed, args.out_png)
 
 
 if __name__ == "__main__":

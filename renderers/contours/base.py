@@ -87,7 +87,7 @@ class PassRender:
     every render.
     """
 
-    def __init__(self, bpy: Any, scene: Any, passes: set[str], directory: Path, samples: int) -> None:
+    def __init__(self, bpy: Any, scene: Any, passes: set[str], directory: Path) -> None:
         unknown = set(passes) - set(PASSES)
         if unknown:
             raise ValueError(f"unknown passes {sorted(unknown)}; known: {sorted(PASSES)}")
@@ -98,15 +98,9 @@ class PassRender:
         self.directory.mkdir(parents=True, exist_ok=True)
         scene.render.engine = "CYCLES"
         scene.cycles.device = "CPU"
-        scene.cycles.samples = samples
         scene.cycles.use_adaptive_sampling = False
         scene.cycles.use_denoising = False
         scene.cycles.seed = 0
-        # One sample per pixel at the pixel centre: passes without jitter, so depth and normal
-        # differences between neighbours are the surface's, not sampling noise.
-        if samples == 1:
-            scene.cycles.pixel_filter_type = "BOX"
-            scene.cycles.filter_width = 0.01
         scene.render.film_transparent = True
         scene.render.resolution_percentage = 100
         scene.view_settings.view_transform = "Standard"
@@ -130,8 +124,17 @@ class PassRender:
             out.file_output_items.new(kind, socket)
             tree.links.new(layers.outputs[socket], out.inputs[socket])
 
-    def render(self) -> dict[str, np.ndarray]:
+    def render(self, samples: int = 1, sharp: bool = True) -> dict[str, np.ndarray]:
+        """Render the current frame. ``sharp``: one sample per pixel at the pixel centre (box
+        filter of ~0 width), so depth and normal differences between neighbours are the
+        surface's, not sampling jitter, and coverage is 0/1; otherwise Blender's default
+        1.5 px Blackman-Harris filter with ``samples`` samples (anti-aliased, for shaded
+        images). Depth in a non-sharp render comes from a pixel's first sample only."""
         bpy = self.bpy
+        cycles = self.scene.cycles
+        cycles.samples = 1 if sharp else samples
+        cycles.pixel_filter_type = "BOX" if sharp else "BLACKMAN_HARRIS"
+        cycles.filter_width = 0.01 if sharp else 1.5
         for name in self.passes:
             path = self.directory / f"{PASSES[name][0]}.exr"
             if path.exists():

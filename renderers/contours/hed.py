@@ -24,6 +24,7 @@ from renderers.contours.base import ContourMethod, LineSettings, over_white
 CAFFE_MEAN_BGR = (104.00699, 116.66877, 122.67892)
 VGG_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
 INK_GAMMA = 0.8
+PAD_PX = 16
 
 
 def hed_weights_path() -> Path:
@@ -100,14 +101,19 @@ def build_hed(weights: Path | None = None) -> Any:
     return model.eval()
 
 
-def hed_edges(model: Any, rgb: np.ndarray) -> np.ndarray:
-    """``H, W`` float32 edge probabilities for an ``H, W, 3`` uint8 RGB image."""
+def hed_edges(model: Any, rgb: np.ndarray, pad: int = PAD_PX) -> np.ndarray:
+    """``H, W`` float32 edge probabilities for an ``H, W, 3`` uint8 RGB image.
+
+    The image is padded with ``pad`` px of white paper first: HED answers its own zero padding
+    with a frame of edges along the image border."""
     import torch
 
-    bgr = rgb[..., ::-1].astype(np.float32) - np.array(CAFFE_MEAN_BGR, dtype=np.float32)
+    padded = np.pad(rgb, ((pad, pad), (pad, pad), (0, 0)), constant_values=255)
+    bgr = padded[..., ::-1].astype(np.float32) - np.array(CAFFE_MEAN_BGR, dtype=np.float32)
     x = torch.from_numpy(np.ascontiguousarray(bgr.transpose(2, 0, 1)))[None]
     with torch.inference_mode():
-        return model(x)[0, 0].numpy()
+        edges = model(x)[0, 0].numpy()
+    return edges[pad: pad + rgb.shape[0], pad: pad + rgb.shape[1]]
 
 
 @CONTOURS.register("hed")
