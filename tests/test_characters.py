@@ -180,3 +180,26 @@ def test_rest_pose_bone_axes_match_the_documented_table(built):
         for bone, (h, t) in facts["head_tail"].items():
             along = (t - h) / np.linalg.norm(t - h)
             assert facts["matrix"][bone][:, 1] @ along > 0.999, bone
+
+
+@pytest.mark.blender
+def test_contact_sheet_draws_left_on_the_image_right(tmp_path):
+    from PIL import Image
+
+    from renderers.characters.sheet import draw_character_sheet
+    from rig2sketch.drawing import LEFT, RIGHT
+
+    out = draw_character_sheet(tmp_path / "sheet.png", ["chloe"], ["walk"], 96)
+    sheet = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert sheet.shape == (96, 192, 3)
+    tpose = sheet[:, :96]
+
+    def columns(colour):
+        near = np.abs(tpose - np.asarray(colour)).sum(-1) < 60
+        return np.nonzero(near)[1]
+
+    left, right = columns(LEFT), columns(RIGHT)
+    assert len(left) > 20 and len(right) > 20
+    assert left.mean() > 48 > right.mean()  # seen from the front: character's left on the right
+    with pytest.raises(ValueError, match="unknown motion"):
+        draw_character_sheet(tmp_path / "x.png", ["chloe"], ["moonwalk"], 96)
