@@ -10,9 +10,9 @@ Definitions (names from ``rig2sketch.skeleton``):
   * imported characters: eyes from ``LeftEye``/``RightEye`` bone heads when present, all other
     face points from the head frame with :data:`HEAD_FACE_OFFSETS`.
 - The head frame of an imported character: origin = Head bone head, unit = head length
-  (Head head -> HeadTop_End), axes = the character's left (+X), forward (-Y) and up (+Z) in
-  rest pose, carried by the Head bone's pose rotation. Rest pose must face -Y (the Mixamo
-  import convention); offsets were measured on the bundled adult bodies.
+  (Head head -> HeadTop_End), axes = the character's left, forward and up in the rest pose
+  (left: right-arm head -> left-arm head; up: hips -> head; forward = left x up), carried by
+  the Head bone's pose rotation. Offsets were measured on the bundled adult bodies.
 - A joint the armature lacks gives a NaN row (the renderer turns it into v = 0).
 """
 
@@ -58,21 +58,44 @@ def _body_vertices(mesh_obj, depsgraph) -> np.ndarray:
     return co.reshape(-1, 3) @ world[:3, :3].T + world[:3, 3]
 
 
+def _orthonormal(m: np.ndarray) -> np.ndarray:
+    u, _, vt = np.linalg.svd(np.asarray(m, np.float64)[:3, :3])
+    r = u @ vt
+    return r if np.linalg.det(r) > 0 else u @ np.diag([1.0, 1.0, -1.0]) @ vt
+
+
+def _rest_character_axes(char, armature_eval) -> np.ndarray | None:
+    """``3, 3`` columns (left, forward, up) of the character in armature space at rest, from
+    the rest skeleton itself (left = right shoulder -> left shoulder, up = hips -> head), so it
+    holds whatever axis convention the armature was imported with."""
+    bones = armature_eval.data.bones
+    names = [char.bone_names.get(b) for b in ("LeftArm", "RightArm", "Hips", "Head")]
+    if any(n is None or n not in bones for n in names):
+        return None
+    left_arm, right_arm, hips, head = (np.asarray(bones[n].head_local, np.float64) for n in names)
+    left = left_arm - right_arm
+    left /= np.linalg.norm(left)
+    up = head - hips
+    up -= (up @ left) * left
+    up /= np.linalg.norm(up)
+    return np.stack([left, np.cross(left, up), up], axis=1)  # forward = left x up
+
+
 def _head_frame_points(char, armature_eval, joints: np.ndarray) -> np.ndarray:
     """``5, 3`` face points of an imported character from its head bones (see module doc)."""
     out = np.full((len(COCO_FACE), 3), np.nan)
     head_name = char.bone_names.get("Head")
     head = joints[JOINTS.index("Head")]
     top = joints[JOINTS.index("HeadTop_End")]
-    if head_name is None or np.isnan(head).any() or np.isnan(top).any():
+    rest_axes = _rest_character_axes(char, armature_eval)
+    if head_name is None or rest_axes is None or np.isnan(head).any() or np.isnan(top).any():
         return out
     pose_bone = armature_eval.pose.bones[head_name]
-    rest = np.asarray(pose_bone.bone.matrix_local, np.float64)[:3, :3]
-    posed = np.asarray(pose_bone.matrix, np.float64)[:3, :3]
-    world = np.asarray(armature_eval.matrix_world, np.float64)[:3, :3]
-    turn = world @ posed @ rest.T  # rest -> current, in world axes
+    rest = _orthonormal(pose_bone.bone.matrix_local)
+    posed = _orthonormal(pose_bone.matrix)
+    world = _orthonormal(armature_eval.matrix_world)
+    axes = world @ posed @ rest.T @ rest_axes  # (left, forward, up) of the head now, world
     scale = np.linalg.norm(top - head)
-    axes = turn @ np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, 1.0]]).T
     for k, name in enumerate(COCO_FACE):
         out[k] = head + scale * axes @ np.asarray(HEAD_FACE_OFFSETS[name])
     for k, bone in ((1, "LeftEye"), (2, "RightEye")):

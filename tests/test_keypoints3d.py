@@ -55,6 +55,10 @@ def facts():
     _turn(pose[MIXAMO_PREFIX + "LeftForeArm"], "z", -70.0)  # bend the elbow forward
     out["posed"] = read(char)
     out["posed_imported"] = read(imported)
+    char.armature.rotation_euler = (0.0, 0.0, np.radians(30.0))  # a turned, half-size rig
+    char.armature.scale = (0.5, 0.5, 0.5)
+    out["moved"] = read(char)
+    out["moved_imported"] = read(imported)
     return out
 
 
@@ -91,10 +95,12 @@ def test_face_points_follow_the_deformed_head(facts):
 
 
 def test_imported_character_face_from_head_frame(facts):
-    for regressed, from_bones in ((facts["rest"][0], facts["rest_imported"][0]),
-                                  (facts["posed"][0], facts["posed_imported"][0])):
+    for state, scale in (("rest", 1.0), ("posed", 1.0), ("moved", 0.5)):
+        regressed, from_bones = facts[state][0], facts[f"{state}_imported"][0]
         for k in FACE:
-            assert np.linalg.norm(regressed[k] - from_bones[k]) < 0.03, COCO_KEYPOINTS[k]
+            assert np.linalg.norm(regressed[k] - from_bones[k]) < 0.03 * scale, (state, COCO_KEYPOINTS[k])
+    moved, rest = facts["moved"][0], facts["rest"][0]
+    assert np.linalg.norm(moved[0] - rest[0]) > 0.3  # the nose really moved with the object
 
 
 def test_missing_bone_gives_nan_rows(facts):
