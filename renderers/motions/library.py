@@ -112,8 +112,8 @@ def _dance(p: float):
 def _crawl(p: float):
     s, c = np.sin(2 * np.pi * p), np.cos(2 * np.pi * p)
     pose = {
-        "Hips": (("x", 80),),
-        "Spine": (("x", -6),),
+        "Hips": (("x", 88),),
+        "Spine": (("x", -2),),
         "Spine2": (("x", -4),),
         "Neck": (("x", -30),),
         "Head": (("x", -35),),
@@ -123,14 +123,14 @@ def _crawl(p: float):
         "RightArm": (("z", 72 - 14 * s), ("y", -8)),
         "LeftForeArm": (("z", -8 - 12 * max(0.0, c)),),
         "RightForeArm": (("z", 8 + 12 * max(0.0, -c)),),
-        "LeftHand": (("z", 70), ("y", -10)),
-        "RightHand": (("z", -70), ("y", 10)),
-        "LeftUpLeg": (("x", -90 + 14 * s), ("y", -5)),
-        "RightUpLeg": (("x", -90 - 14 * s), ("y", 5)),
-        "LeftLeg": (("x", 95 + 10 * max(0.0, c)),),
-        "RightLeg": (("x", 95 + 10 * max(0.0, -c)),),
-        "LeftFoot": (("x", 40),),
-        "RightFoot": (("x", 40),),
+        "LeftHand": (("y", -80),),
+        "RightHand": (("y", 80),),
+        "LeftUpLeg": (("x", -88 + 14 * s), ("y", -5)),
+        "RightUpLeg": (("x", -88 - 14 * s), ("y", 5)),
+        "LeftLeg": (("x", 100 + 15 * max(0.0, c)),),
+        "RightLeg": (("x", 100 + 15 * max(0.0, -c)),),
+        "LeftFoot": (("x", 50),),
+        "RightFoot": (("x", 50),),
     }
     return pose, (0.0, -0.25, -0.52 + 0.01 * np.cos(4 * np.pi * p))
 
@@ -235,8 +235,8 @@ def build_library() -> None:
 
     kneel = merge(stand, {
         "Spine1": (("x", 4),),
-        "LeftUpLeg": (("x", -85), ("y", -5)), "LeftLeg": (("x", 85),),
-        "RightUpLeg": (("x", 5), ("y", 4)), "RightLeg": (("x", 95),), "RightFoot": (("x", -35),),
+        "LeftUpLeg": (("x", -85), ("y", -5)), "LeftLeg": (("x", 85),), "LeftFoot": (("x", -5),),
+        "RightUpLeg": (("x", 5), ("y", 4)), "RightLeg": (("x", 95),), "RightFoot": (("x", 20),),
         "LeftArm": (("y", 70), ("z", -35)), "LeftForeArm": (("z", -55),),
     })
     _clip("kneel", "going down on the right knee and holding it", 60, False,
