@@ -1,6 +1,7 @@
 """Contact sheet: every bundled character in T-pose and in a few motions, keypoints drawn on.
 
-:func:`draw_character_sheet` is the command (``rig2sketch characters``). Each character row is
+:func:`draw_character_sheet` draws it; :func:`characters_command` is the ``rig2sketch
+characters`` entry (takes a ``renderers.characters.config.CharacterSheetConfig``). Each character row is
 one job in its own Python process (``python -m renderers.characters.sheet row ...``): reset
 Blender, load the character and motions through ``renderers.selection`` and
 ``renderers.motions.apply`` (so Mixamo files work too), render with Workbench, project the COCO keypoints with
@@ -164,6 +165,12 @@ def draw_character_sheet(out_png: Path, characters: list[str], motions: list[str
         Image.fromarray(sheet).save(partial)
         os.replace(partial, out_png)
     return out_png
+
+
+def characters_command(cfg) -> Path:
+    """``rig2sketch characters``: draw the sheet described by a ``CharacterSheetConfig``."""
+    return draw_character_sheet(Path(cfg.out), list(cfg.characters), list(cfg.motions), cfg.size,
+                                seed=cfg.seed, workers=cfg.workers)
 
 
 def main(argv: list[str]) -> None:
