@@ -59,15 +59,18 @@ def _safe(name: str) -> str:
 def job_specs(cfg: RenderConfig) -> list[tuple[str, Any, str, Any]]:
     """(character name, character spec, motion name, motion spec) for every job.
 
-    With the default scene loader the names resolve through ``renderers.selection``; a custom
+    With the default scene loader, names resolve through ``renderers.selection`` (empty
+    ``characters``: every bundled character; empty ``motions``: the default clips); a custom
     loader receives the names themselves as specs.
     """
     if cfg.scene_loader != "renderers.job:selected_scene":
         motions = cfg.motions or ["default"]
         return [(c, c, m, m) for c in cfg.characters for m in motions]
-    from renderers.selection import plan_selection
+    from renderers.selection import CharacterSpec, MotionSpec, SelectionConfig, catalogue_names
 
-    return plan_selection(cfg.characters, cfg.motions)
+    characters = [CharacterSpec.parse(c) for c in (cfg.characters or catalogue_names())]
+    motions = [MotionSpec.parse(m) for m in (cfg.motions or SelectionConfig().motions)]
+    return [(c.label, c, m.label, m) for c in characters for m in motions]
 
 
 def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
@@ -82,7 +85,7 @@ def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
         jobs.append(RenderJob(job_id, character, motion, character_name, motion_name, cfg,
                               derive_seed(cfg.seed, job_id), digest))
     if not jobs:
-        raise ValueError("renderer.characters is empty: name at least one bundled character or FBX path")
+        raise ValueError("no render jobs: renderer.characters (or renderer.motions) is empty")
     return jobs
 
 

@@ -56,7 +56,7 @@ class RenderJob:
 def selected_scene(job: RenderJob, rng: np.random.Generator):
     """The default :data:`SceneLoader`: a bundled or imported character with a motion."""
     from renderers.keypoints3d import world_keypoints
-    from renderers.motions import apply_motion
+    from renderers.motions.apply import apply_motion
     from renderers.selection import load_character
 
     character = load_character(job.character)

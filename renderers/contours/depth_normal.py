@@ -3,7 +3,8 @@
 A pixel is an edge pixel when, against its right or lower neighbour, any of these jumps:
 coverage (the silhouette), depth (relative jump beyond ``DEPTH_JUMP`` after removing the local
 slope, so smooth receding surfaces stay clean), surface normal (angle beyond ``CREASE_DEG``)
-or object index (garment against body). The nearer pixel of each pair is marked, so lines sit
+or object index (garment against body). Islands of fewer than ``SPECK_FRACTION`` x the
+image side pixels are dropped. The nearer pixel of each pair is marked, so lines sit
 on the figure. Thickness comes from a distance transform: a pixel's ink is how far it lies
 inside a band of ``line_px`` around the edge pixels (soft, anti-aliased borders).
 """
@@ -18,6 +19,7 @@ from renderers.contours.base import ContourMethod, LineSettings
 
 DEPTH_JUMP = 0.03
 CREASE_DEG = 50.0
+SPECK_FRACTION = 0.06  # edge islands smaller than this x the image's shorter side are dropped
 
 
 def edge_pixels(alpha: np.ndarray, depth: np.ndarray, normal: np.ndarray, index: np.ndarray,
@@ -53,6 +55,17 @@ def edge_pixels(alpha: np.ndarray, depth: np.ndarray, normal: np.ndarray, index:
     return edges
 
 
+def remove_specks(edges: np.ndarray, min_pixels: int) -> np.ndarray:
+    """Drop 8-connected edge pieces smaller than ``min_pixels`` (garment or hair shells that
+    touch the body flicker between object indices in tiny islands)."""
+    if min_pixels <= 1 or not edges.any():
+        return edges
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(edges.astype(np.uint8), connectivity=8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_pixels
+    keep[0] = False
+    return keep[labels]
+
+
 def draw_lines(edges: np.ndarray, line_px: float) -> np.ndarray:
     """``H, W`` uint8 (255 paper, 0 ink): a band of width ``line_px`` around ``edges``."""
     if not edges.any():
@@ -69,4 +82,5 @@ class DepthNormalContours(ContourMethod):
 
     def draw(self, passes: dict[str, np.ndarray], settings: LineSettings) -> np.ndarray:
         edges = edge_pixels(passes["alpha"], passes["depth"], passes["normal"], passes["index"])
+        edges = remove_specks(edges, round(SPECK_FRACTION * min(edges.shape)))
         return draw_lines(edges, settings.line_px)
