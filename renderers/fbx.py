@@ -28,7 +28,8 @@ from renderers.rigging import LoadedCharacter
 from rig2sketch.skeleton import MIXAMO_BONES, MIXAMO_PARENTS
 
 FBX_BINARY_MAGIC = b"Kaydara FBX Binary  \x00"
-BLEND_MAGIC = b"BLENDER"
+# A .blend starts with "BLENDER", or is zstd- (Blender >= 3.0 "compress") or gzip-compressed.
+BLEND_MAGICS = (b"BLENDER", b"\x28\xb5\x2f\xfd", b"\x1f\x8b")
 # Bones a character or animation must have: the body without fingers (Mixamo's smallest
 # skeleton, "no fingers", still has these).
 REQUIRED_BONES: tuple[str, ...] = tuple(b for b in MIXAMO_BONES if "Hand" not in b or b.endswith("Hand"))
@@ -107,8 +108,8 @@ def _import_fbx(path: Path) -> list[Any]:
 def _append_blend(path: Path) -> list[Any]:
     """Append every object of a .blend file to the current scene without running its scripts."""
     bpy = import_bpy()
-    if path.read_bytes()[:7] != BLEND_MAGIC:
-        raise CharacterImportError(f"{path} is not a .blend file (no 'BLENDER' header; compressed .blend files are not read): save it again uncompressed from Blender")
+    if not path.read_bytes()[:8].startswith(BLEND_MAGICS):
+        raise CharacterImportError(f"{path} is not a .blend file (no 'BLENDER' or compressed-blend header); save it again from Blender")
     bpy.context.preferences.filepaths.use_scripts_auto_execute = False
     try:
         with bpy.data.libraries.load(str(path), link=False) as (src, dst):
@@ -206,6 +207,17 @@ def import_character(path: str | Path, name: str | None = None) -> LoadedCharact
     bpy = import_bpy()
     p = check_path(path, (".fbx", ".blend"), "character")
     objects = _import_fbx(p) if p.suffix.lower() == ".fbx" else _append_blend(p)
+    try:
+        return _make_character(p, objects, name)
+    except CharacterImportError:
+        from renderers.motions.apply import remove_objects
+
+        remove_objects(objects)  # leave the scene as it was
+        raise
+
+
+def _make_character(p: Path, objects: list[Any], name: str | None) -> LoadedCharacter:
+    bpy = import_bpy()
     armature = _armature(objects, p, "character")
     names = _require_skeleton(armature, p, "character")
     meshes = _skinned_meshes(armature, objects)
