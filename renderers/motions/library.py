@@ -302,7 +302,7 @@ def build_library() -> None:
     _clip("cheer", "fists pumping in the air, bouncing", 40, True,
           [Key(1, cheer_low, (0, 0, -0.05)), Key(11, cheer_up, (0, 0, 0.02)), Key(21, cheer_low, (0, 0, -0.05)), Key(31, cheer_up, (0, 0, 0.02))])
 
-    bow_down = merge(stand, {"Hips": (("x", 20),), "Spine": (("x", 20),), "Spine1": (("x", 15),), "Spine2": (("x", 10),), "Head": (("x", 10),),
+    bow_down = merge(stand, {"Hips": (("x", 20),), "LeftUpLeg": (("x", -20),), "RightUpLeg": (("x", -20),), "Spine": (("x", 20),), "Spine1": (("x", 15),), "Spine2": (("x", 10),), "Head": (("x", 10),),
                              "LeftArm": (("y", 82), ("x", -10)), "RightArm": (("y", -82), ("x", -10))})
     _clip("bow", "bowing from the waist and standing back up", 50, False,
           [Key(1, stand), Key(18, bow_down, (0, 0.06, -0.01)), Key(32, bow_down, (0, 0.06, -0.01)), Key(50, stand)])
