@@ -1,0 +1,134 @@
+"""The ``Stylizer`` interface every stylizer implements, its registry, device choice, batching and padding.
+
+A stylizer maps content images ``B, 3, H, W`` (float, RGB in [0, 1]) and a per-image choice of styles to
+images of the same shape. Styles are referenced in two steps, so that one interface fits AdaIN
+(statistics of VGG features), a multi-style FiLM generator with a style encoder (seed 004: an embedding
+z_s), transformer stylizers (StyTr²: style tokens) and GANs trained on one domain (CycleGAN/CUT/UGATIT:
+an empty code):
+
+1. ``codes = stylizer.embed_styles(style_images)``: ``S, 3, Hs, Ws`` -> a tensor whose first dim is S
+   (the style's code: AdaIN ``S, 2C`` mean+std, an encoder's ``S, D`` z_s, tokens ``S, N, D``). Codes can
+   be cached and stored; a user may pass codes directly instead of images.
+2. ``stylizer.stylize(content, codes, weights)`` with ``weights`` ``B, S``: row b mixes the S styles
+   for image b (one-hot rows select one style per image; several non-zero entries interpolate between
+   styles, for stylizers where ``supports_mixing`` is true).
+
+``StylizerRunner`` adds what is the same for every stylizer: device and dtype (CUDA + bf16 when present,
+CPU + fp32 otherwise), chunking into batches, reflect-padding odd sizes to the network's multiple and
+cropping back (so pixel coordinates, hence labels, are untouched), ``torch.inference_mode``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from rig2sketch.registry import Registry
+
+# name -> factory(config dataclass) -> Stylizer. Register with @STYLIZERS.register("name").
+STYLIZERS: Registry[Callable[..., "Stylizer"]] = Registry("stylizer")
+
+
+class Stylizer(ABC):
+    """A loaded stylization model. Subclasses are thin: weights + ``embed_styles`` + ``stylize``."""
+
+    name: str = "?"
+    size_multiple: int = 1  # H and W given to ``stylize`` are padded to a multiple of this
+    supports_mixing: bool = False  # True: ``weights`` rows may mix several styles
+
+    @abstractmethod
+    def embed_styles(self, style_images: torch.Tensor) -> torch.Tensor:
+        """``S, 3, Hs, Ws`` in [0, 1] -> style codes ``S, ...`` (first dim S)."""
+
+    @abstractmethod
+    def stylize(self, content: torch.Tensor, codes: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """``B, 3, H, W`` in [0, 1], codes ``S, ...``, weights ``B, S`` (rows sum to 1) -> ``B, 3, H, W`` in [0, 1].
+
+        ``H`` and ``W`` are multiples of ``size_multiple`` (the runner pads)."""
+
+    @abstractmethod
+    def to(self, device: torch.device, dtype: torch.dtype) -> "Stylizer":
+        """Move the weights; return self."""
+
+    def params(self) -> dict[str, Any]:
+        """The settings that shaped the output (stored as the ``params`` JSON of each stylized row)."""
+        return {}
+
+
+def select_device(preference: str = "auto") -> tuple[torch.device, torch.dtype]:
+    """``auto``: CUDA with bf16 when a GPU is present (fp16 if it lacks bf16), else CPU with fp32."""
+    if preference not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"stylizer.device={preference!r}: choose auto, cpu or cuda")
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise ValueError("stylizer.device=cuda but no CUDA device is visible; use stylizer.device=auto or cpu")
+    if preference != "cpu" and torch.cuda.is_available():
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.device("cuda"), dtype
+    return torch.device("cpu"), torch.float32
+
+
+def one_hot_weights(indices: torch.Tensor, num_styles: int) -> torch.Tensor:
+    """Style index per image ``B`` -> selection weights ``B, S``."""
+    return F.one_hot(indices.long(), num_styles).float()
+
+
+def pad_to_multiple(images: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Reflect-pad the bottom and right of ``B, C, H, W`` to multiples of ``multiple``.
+
+    Padding only at the bottom/right keeps pixel (x, y) where it was, so cropping ``[:H, :W]`` restores
+    the original frame exactly. Returns the padded batch and the original ``(H, W)``."""
+    h, w = images.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "replicate"  # reflect needs pad < size
+        images = F.pad(images, (0, pw, 0, ph), mode=mode)
+    return images, (h, w)
+
+
+@dataclass
+class StylizerRunner:
+    """Runs a ``Stylizer`` over any number of images on the chosen device, in batches."""
+
+    stylizer: Stylizer
+    device: torch.device
+    dtype: torch.dtype
+    batch_size: int = 8
+
+    @classmethod
+    def create(cls, stylizer: Stylizer, device: str = "auto", batch_size: int = 8) -> "StylizerRunner":
+        if batch_size < 1:
+            raise ValueError(f"stylizer.batch_size={batch_size}: must be >= 1")
+        dev, dtype = select_device(device)
+        return cls(stylizer.to(dev, dtype), dev, dtype, batch_size)
+
+    @torch.inference_mode()
+    def embed_styles(self, style_images: list[torch.Tensor]) -> torch.Tensor:
+        """Style images (each ``3, Hs, Ws``, sizes may differ) -> codes ``S, ...`` (float32, on CPU)."""
+        codes = []
+        for img in style_images:
+            x, _ = pad_to_multiple(img[None].to(self.device, self.dtype), self.stylizer.size_multiple)
+            codes.append(self.stylizer.embed_styles(x).float().cpu())
+        return torch.cat(codes)
+
+    @torch.inference_mode()
+    def stylize(self, content: torch.Tensor, codes: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """``N, 3, H, W`` in [0, 1] + codes ``S, ...`` + weights ``N, S`` -> ``N, 3, H, W`` float32 on CPU."""
+        if content.ndim != 4 or content.shape[1] != 3:
+            raise ValueError(f"content must be N, 3, H, W; got {tuple(content.shape)}")
+        if weights.shape != (content.shape[0], codes.shape[0]):
+            raise ValueError(f"weights must be N, S = {(content.shape[0], codes.shape[0])}; got {tuple(weights.shape)}")
+        if not self.stylizer.supports_mixing and bool(((weights > 0).sum(1) > 1).any()):
+            raise ValueError(f"stylizer {self.stylizer.name!r} cannot mix styles; give one style per image")
+        codes = codes.to(self.device, self.dtype)
+        out = []
+        for i in range(0, content.shape[0], self.batch_size):
+            x = content[i:i + self.batch_size].to(self.device, self.dtype)
+            x, (h, w) = pad_to_multiple(x, self.stylizer.size_multiple)
+            w_b = weights[i:i + self.batch_size].to(self.device, self.dtype)
+            y = self.stylizer.stylize(x, codes, w_b)[..., :h, :w]
+            out.append(y.float().clamp_(0, 1).cpu())
+        return torch.cat(out)

@@ -1,0 +1,134 @@
+"""The stylize stage on shards (no Prefect here): load the stylizer and the styles once, then turn each
+render shard into a stylized shard with the same labels plus lineage.
+
+Per source row ``r`` and copy ``k < per_image``: ``sample_id = f"{r.sample_id}~{style}"``, every label
+column copied byte for byte (keypoints, joints, bbox, area, camera, intrinsics, extrinsics, extra image
+columns, ...), ``image`` = the stylized PNG (same width/height), ``stylizer`` = the stylizer name,
+``style`` = the style id (``a+b`` for mixtures), ``source_id`` = ``r.sample_id``, ``seed`` = the row's
+derived seed, ``params`` = JSON of the stylizer settings and style weights.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from rig2sketch.seeding import derive_seed, stable_hash
+from shards import ShardWriter, decode_png, encode_png, iter_samples, shard_metadata
+from stylizers.base import STYLIZERS, StylizerRunner
+from stylizers.config import StylizeConfig
+from stylizers.style_bank import StyleBank, StyleBankError
+
+
+@dataclass
+class LoadedStyles:
+    bank: StyleBank
+    ids: list[str]
+    codes: torch.Tensor  # S, ...
+    images: list[np.ndarray]  # H, W, 3 float32 in [0, 1], for the contact sheet and the metrics
+
+
+def load_stage(cfg: StylizeConfig) -> tuple[StylizerRunner, LoadedStyles]:
+    """Stylizer on its device + the selected styles' codes. Raises ``StyleBankError``/``ValueError`` early."""
+    bank = StyleBank.open(cfg.style.bank).select(cfg.style.ids, cfg.style.tags)
+    if cfg.style.per_image > len(bank) or cfg.style.mix > len(bank):
+        raise StyleBankError(f"style.per_image={cfg.style.per_image} and style.mix={cfg.style.mix} need that many "
+                             f"distinct styles, but the selection from {bank.root} has {len(bank)}")
+    stylizer = STYLIZERS.get(cfg.stylizer.name)(cfg.stylizer)
+    runner = StylizerRunner.create(stylizer, cfg.stylizer.device, cfg.stylizer.batch_size)
+    images = [bank.load(i, cfg.stylizer.style_size) for i in bank.ids()]
+    codes = runner.embed_styles([torch.from_numpy(im.transpose(2, 0, 1).copy()) for im in images])
+    return runner, LoadedStyles(bank, bank.ids(), codes, images)
+
+
+def config_hash(cfg: StylizeConfig) -> str:
+    """What decides the output pixels (not the paths)."""
+    d = asdict(cfg)
+    return stable_hash({k: d[k] for k in ("stylizer", "style", "seed")})
+
+
+def assign_styles(sample_id: str, n_styles: int, per_image: int, mix: int, run_seed: int) -> list[np.ndarray]:
+    """``per_image`` weight vectors ``S`` for one render; copies use distinct (leading) styles.
+
+    Deterministic in (run seed, sample id): a resumed or re-run job picks the same styles."""
+    rng = np.random.default_rng(derive_seed(run_seed, "stylize", sample_id))
+    lead = rng.permutation(n_styles)[:per_image]
+    out = []
+    for s in lead:
+        w = np.zeros(n_styles, np.float32)
+        if mix == 1:
+            w[s] = 1.0
+        else:
+            others = rng.choice(np.setdiff1d(np.arange(n_styles), [s]), size=mix - 1, replace=False)
+            w[np.concatenate([[s], others])] = rng.dirichlet(np.ones(mix)).astype(np.float32)
+        out.append(w)
+    return out
+
+
+def style_name(weights: np.ndarray, ids: list[str]) -> str:
+    nz = np.flatnonzero(weights)
+    return "+".join(ids[i] for i in nz[np.argsort(-weights[nz], kind="stable")])
+
+
+def _batches(rows: list[dict], size: int) -> Iterator[list[dict]]:
+    """Consecutive rows of equal image size, at most ``size`` at a time."""
+    chunk: list[dict] = []
+    for row in rows:
+        if chunk and (len(chunk) >= size or row["_rgb"].shape != chunk[0]["_rgb"].shape):
+            yield chunk
+            chunk = []
+        chunk.append(row)
+    if chunk:
+        yield chunk
+
+
+def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
+    """``H, W, 3`` uint8 RGB images (same size) -> ``B, 3, H, W`` float in [0, 1]."""
+    return torch.from_numpy(np.stack(images).transpose(0, 3, 1, 2).copy()).float() / 255.0
+
+
+def to_uint8(batch: torch.Tensor) -> np.ndarray:
+    return (batch.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def stylize_shard(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles) -> int:
+    """Write the stylized copy of shard ``src`` to ``dst`` (atomic); return the number of rows written."""
+    rows = list(iter_samples(src, decode_images=False))
+    for row in rows:
+        row["_rgb"] = decode_png(row["image"])
+    params = runner.stylizer.params()
+    meta = {"config_hash": config_hash(cfg), "seed": cfg.seed, "stylizer": runner.stylizer.name,
+            "source_shard": src.name, "source_metadata": shard_metadata(src).get("config_hash", "")}
+    n_styles = len(styles.ids)
+    with ShardWriter(dst, metadata=meta) as writer:
+        for chunk in _batches(rows, runner.batch_size):
+            jobs = [(row, w) for row in chunk
+                    for w in assign_styles(row["sample_id"], n_styles, cfg.style.per_image, cfg.style.mix, cfg.seed)]
+            content = to_tensor([row["_rgb"] for row, _ in jobs])
+            weights = torch.from_numpy(np.stack([w for _, w in jobs]))
+            out = to_uint8(runner.stylize(content, styles.codes, weights))
+            for (row, w), img in zip(jobs, out):
+                writer.write(stylized_row(row, img, w, styles.ids, runner.stylizer.name, params, cfg.seed))
+    return writer.stats.rows
+
+
+def stylized_row(row: dict, image: np.ndarray, weights: np.ndarray, ids: list[str], stylizer: str,
+                 params: dict, run_seed: int) -> dict:
+    style = style_name(weights, ids)
+    new = {k: v for k, v in row.items() if not k.startswith("_")}
+    new.update({
+        "sample_id": f"{row['sample_id']}~{style}",
+        "image": encode_png(image),
+        "stylizer": stylizer,
+        "style": style,
+        "source_id": row["sample_id"],
+        "seed": derive_seed(run_seed, "stylize", row["sample_id"], style),
+        "params": json.dumps({**params, "style_weights": {ids[i]: round(float(weights[i]), 4)
+                                                          for i in np.flatnonzero(weights)}}, sort_keys=True),
+    })
+    return new
