@@ -197,10 +197,26 @@ def _armature_points(armature: Any) -> np.ndarray:
     return np.array([b.head_local for b in bones] + [b.tail_local for b in bones], float)
 
 
+def _require_tpose(armature: Any, names: dict[str, str], p: Path) -> None:
+    """Motions are rotations away from a T-pose rest; an A-posed rest would bend them all."""
+    from renderers.motions.apply import TPOSE_TOLERANCE_DEG, _direction_deg, is_tpose
+
+    heads = {b: np.array(armature.data.bones[n].head_local, float) for b, n in names.items()}
+    if not is_tpose(heads):
+        arm = _direction_deg(heads["LeftForeArm"] - heads["LeftArm"], (1, 0, 0))
+        leg = _direction_deg(heads["LeftLeg"] - heads["LeftUpLeg"], (0, 0, -1))
+        raise CharacterImportError(
+            f"{p}: the rest pose is not a T-pose (upper arm {arm:.0f} deg from horizontal, thigh {leg:.0f} deg "
+            f"from vertical; at most {TPOSE_TOLERANCE_DEG:.0f}); download the character from Mixamo with "
+            "Pose: T-pose, or apply a T-pose as its rest pose"
+        )
+
+
 def import_character(path: str | Path, name: str | None = None) -> LoadedCharacter:
     """Load a Mixamo character (.fbx "With Skin", or a .blend with one armature) into the scene.
 
-    Returns a :class:`LoadedCharacter` in metres, Z up, facing -Y, at rest (T-pose, no action),
+    The rest pose must be a T-pose (Mixamo's "Pose: T-pose" download). Returns a
+    :class:`LoadedCharacter` in metres, Z up, facing -Y, at rest (T-pose, no action),
     with identity object transforms, ``bone_names`` for the Mixamo bones it has (fingers may be
     absent; ``HeadTop_End`` when the file has it). Raises :class:`CharacterImportError`.
     """
@@ -240,6 +256,7 @@ def _make_character(p: Path, objects: list[Any], name: str | None) -> LoadedChar
             f"{p}: the skeleton is {height:.3g} m tall after unit conversion, outside {lo}..{hi} m; "
             "check the FBX unit scale (Mixamo exports centimetres) or the export's scale settings"
         )
+    _require_tpose(armature, names, p)
     for ob in objects:
         if ob.type in ("CAMERA", "LIGHT"):
             bpy.data.objects.remove(ob, do_unlink=True)

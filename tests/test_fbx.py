@@ -118,6 +118,8 @@ def files(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fbx")
     f = {}
     bpy = reset_blender()
+    from mathutils import Matrix  # importable once bpy is
+
     _add_camera()
     char = build_mannequin("ybot", scale=100.0)
     _mixamo_layout(char)
@@ -154,6 +156,19 @@ def files(tmp_path_factory):
         odd.armature.data.bones[f"mixamorig:{side}UpLeg"].name = f"{side}Thigh"
     f["unmappable"] = tmp / "unmappable.fbx"
     _export(f["unmappable"], [odd.armature, *odd.meshes], animated=False)
+    # an A-posed rest (arms 45 deg down): motions assume a T-pose rest, so it is refused
+    apose = build_mannequin("apose", scale=1.0)
+    _select_only([apose.armature])
+    bpy.ops.object.mode_set(mode="POSE")
+    for side, sign in (("Left", 1), ("Right", -1)):
+        pb = apose.armature.pose.bones[f"mixamorig:{side}Arm"]
+        pb.rotation_mode = "XYZ"
+        pb.matrix = Matrix.Rotation(sign * math.radians(45), 4, "Y") @ pb.matrix
+        bpy.context.view_layer.update()
+    bpy.ops.pose.armature_apply(selected=False)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    f["apose"] = tmp / "apose.fbx"
+    _export(f["apose"], [apose.armature, *apose.meshes], animated=False)
     # an animated skeleton from another rig family (3ds Max biped names)
     biped = build_mannequin("biped", scale=1.0, prefix="Bip01_")
     apply_motion(biped, MotionSpec("clip", "wave"), np.random.default_rng(0))
@@ -279,6 +294,7 @@ def test_blend_character_loads_without_running_its_scripts(files):
     ("mesh_only_blend", r"mesh_only\.blend has no armature"),
     ("fake_blend", r"fake\.blend is not a \.blend file"),
     ("nomesh", r"no mesh skinned to it.*With Skin"),
+    ("apose", r"apose\.fbx: the rest pose is not a T-pose \(upper arm 4[4-8] deg from horizontal.*Pose: T-pose"),
     ("unmappable", r"cannot be mapped .*missing joints: LeftForeArm, RightForeArm, LeftUpLeg, RightUpLeg \(unmapped bones include: LeftElbow"),
 ])
 def test_bad_character_files_are_refused_clearly(files, key, message):
