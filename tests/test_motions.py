@@ -308,3 +308,23 @@ def test_bvh_is_retargeted_onto_the_mixamo_skeleton(tmp_path):
     broken.write_text(bvh.read_text()[:300])
     with pytest.raises(CharacterImportError, match="corrupt or truncated"):
         apply_motion(char, MotionSpec("bvh", str(broken)), np.random.default_rng(0))
+
+
+@pytest.mark.blender
+def test_clip_on_two_bundled_characters_same_angles_different_positions():
+    """The acceptance check on real bodies: an adult man and a girl of nine."""
+    from renderers.blender import reset_blender
+    from renderers.motions.apply import apply_motion
+    from renderers.selection import CharacterSpec, MotionSpec, load_character
+
+    reset_blender()
+    adult, child = (load_character(CharacterSpec.parse(n)) for n in ("ben", "chloe"))
+    for char in (adult, child):
+        assert apply_motion(char, MotionSpec("clip", "wave"), np.random.default_rng(0)) == list(range(1, 41))
+    for f in (5, 25):
+        pa, ga = _posed_world(adult, f)
+        pc, gc = _posed_world(child, f)
+        for b in MIXAMO_BONES:
+            assert rot.angle_deg(rot.from_matrix(ga[b] @ gc[b].T)) < 0.01, (f, b)
+        hand = MIXAMO_BONES.index("RightHand")
+        assert np.linalg.norm(pa[hand] - pc[hand]) > 0.2  # the child's hand is much lower
