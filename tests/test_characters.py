@@ -203,3 +203,18 @@ def test_contact_sheet_draws_left_on_the_image_right(tmp_path):
     assert left.mean() > 48 > right.mean()  # seen from the front: character's left on the right
     with pytest.raises(ValueError, match="unknown motion"):
         draw_character_sheet(tmp_path / "x.png", ["chloe"], ["moonwalk"], 96)
+
+
+def test_hems_are_straight_and_skirts_do_not_split(bodies):
+    body = bodies["gus"]
+    shirt = garment_mesh(body, "tshirt")
+    hem_z = shirt.vertices[:, 2].min()
+    assert np.sum(np.abs(shirt.vertices[:, 2] - hem_z) < 1e-3) >= 20  # a ring of hem vertices
+    hips_z = head(body, "Hips")[2]
+    assert abs(hem_z - (hips_z - 0.04 * body.height_m / 1.7)) < 1e-3
+    skirt = garment_mesh(body, "long_skirt")
+    left, right = MIXAMO_BONES.index("LeftLeg"), MIXAMO_BONES.index("RightLeg")
+    lower = skirt.vertices[:, 2] < head(body, "LeftLeg")[2]
+    assert lower.sum() > 20
+    # raw helper weights are one-sided near the hem (1 vs 0); shared ones differ by <= 1 - 0.6
+    assert np.all(np.abs(skirt.weights[lower, left] - skirt.weights[lower, right]) <= 0.41)

@@ -8,8 +8,13 @@ along its normals by a small offset so layers do not intersect. Its vertices kee
 base-mesh skin weights, so garments deform with the armature like the body.
 
 Kinds (``GARMENTS``): tops ``tank``, ``tshirt``, ``longsleeve``; bottoms ``shorts``,
-``trousers``, ``skirt``, ``long_skirt``; hair ``short_hair`` (scalp cap), ``bob``,
-``long_hair``. A shell is single-sided; its hems and silhouette are what line drawings show.
+``trousers``, ``skirt``, ``long_skirt``; hair ``short_hair``, ``bob``, ``long_hair``.
+Clothes keep every helper face touching the region and clamp the vertices outside onto the
+cut (hem) planes, so hems are straight. Hair is a cap cut from the body's own scalp (offset
+off the skull, straight hairline over the forehead), plus, for ``bob`` and ``long_hair``, the
+helper's hair cards (kept off the face). Skirts share weight between the legs so they do not
+split when the legs part. A shell is single-sided; its hems and silhouette are what line
+drawings show.
 """
 
 from __future__ import annotations
@@ -44,58 +49,125 @@ GARMENTS: dict[str, tuple[str, str, float]] = {
     "trousers": ("helper-tights", "bottom", 0.003),
     "skirt": ("helper-skirt", "bottom", 0.0),
     "long_skirt": ("helper-skirt", "bottom", 0.0),
-    "short_hair": ("helper-hair", "hair", 0.0),
+    "short_hair": ("", "hair", 0.0),
     "bob": ("helper-hair", "hair", 0.004),
     "long_hair": ("helper-hair", "hair", 0.004),
 }
+SCALP_OFFSET_M = 0.006  # hair caps sit this far off the skull
 
 
 def _head(body: Body, bone: str) -> np.ndarray:
     return body.heads[MIXAMO_BONES.index(bone)]
 
 
-def _vertex_region(body: Body, kind: str, points: np.ndarray) -> np.ndarray:
-    """Boolean mask of helper points inside the garment's region (T-pose landmarks)."""
-    x, z = np.abs(points[:, 0]), points[:, 2]
-    shoulder_x = abs(_head(body, "LeftArm")[0])
+@dataclass(frozen=True)
+class _Cut:
+    """A garment region in T-pose landmarks: z_min < z < z_max, and for arm points
+    |x| < arm_x_max. Vertices just outside are clamped onto these limits, giving straight hems."""
+
+    z_min: float = -np.inf
+    z_max: float = np.inf
+    arm_x_max: float = np.inf
+    arm_z_min: float = np.inf  # points with |x| > shoulder_x and z above this are "arm"
+    shoulder_x: float = np.inf
+
+    def arm(self, points: np.ndarray) -> np.ndarray:
+        return (np.abs(points[:, 0]) > self.shoulder_x) & (points[:, 2] > self.arm_z_min)
+
+    def inside(self, points: np.ndarray) -> np.ndarray:
+        z = points[:, 2]
+        sleeve_ok = ~self.arm(points) | (np.abs(points[:, 0]) < self.arm_x_max)
+        return (z > self.z_min) & (z < self.z_max) & sleeve_ok
+
+    def clamp(self, points: np.ndarray) -> np.ndarray:
+        out = points.copy()
+        out[:, 2] = np.clip(out[:, 2], self.z_min, self.z_max)
+        arm = self.arm(points)
+        out[arm, 0] = np.sign(out[arm, 0]) * np.minimum(np.abs(out[arm, 0]), self.arm_x_max)
+        return out
+
+
+def _cut(body: Body, kind: str) -> _Cut:
+    shoulder = _head(body, "LeftArm")
+    shoulder_x = abs(shoulder[0])
     elbow_x = abs(_head(body, "LeftForeArm")[0])
     wrist_x = abs(_head(body, "LeftHand")[0])
     hips_z = _head(body, "Hips")[2]
     knee_z = _head(body, "LeftLeg")[2]
     ankle_z = _head(body, "LeftFoot")[2]
     neck_z = _head(body, "Neck")[2]
-    head_z = _head(body, "Head")[2]
-    in_arm_band = np.abs(points[:, 2] - _head(body, "LeftArm")[2]) < 0.6 * (neck_z - hips_z)
-    arm = (x > shoulder_x) & in_arm_band
-    torso_top = z < neck_z - 0.015
-    if kind == "tank":
-        return torso_top & (z > hips_z - 0.02) & ~arm & (x < shoulder_x - 0.01)
-    if kind == "tshirt":
-        return torso_top & (z > hips_z - 0.04) & (~arm | (x < shoulder_x + 0.45 * (elbow_x - shoulder_x)))
-    if kind == "longsleeve":
-        return torso_top & (z > hips_z - 0.05) & (~arm | (x < wrist_x - 0.03))
-    legs = (z < hips_z + 0.06) & ~arm
-    if kind == "shorts":
-        return legs & (z > knee_z + 0.35 * (hips_z - knee_z))
-    if kind == "trousers":
-        return legs & (z > ankle_z + 0.03)
-    if kind == "skirt":
-        return (z < hips_z + 0.06) & (z > knee_z - 0.04)
-    if kind == "long_skirt":
-        return (z < hips_z + 0.06) & (z > ankle_z + 0.5 * (knee_z - ankle_z))
-    # The hair helper has a fringe hanging over the face: keep hair above the brows or
-    # behind the ears only, so the face stays visible.
+    scale = body.height_m / 1.7
+    arms = {"shoulder_x": shoulder_x, "arm_z_min": shoulder[2] - 0.1 * scale}
+    neckline = neck_z - 0.015 * scale
+    legs = {"z_max": hips_z + 0.06 * scale, "shoulder_x": shoulder_x, "arm_z_min": shoulder[2] - 0.1 * scale,
+            "arm_x_max": shoulder_x}
+    cuts = {
+        "tank": _Cut(hips_z - 0.02 * scale, neckline, shoulder_x - 0.01 * scale, **arms),
+        "tshirt": _Cut(hips_z - 0.04 * scale, neckline, shoulder_x + 0.45 * (elbow_x - shoulder_x), **arms),
+        "longsleeve": _Cut(hips_z - 0.05 * scale, neckline, wrist_x - 0.03 * scale, **arms),
+        "shorts": _Cut(z_min=knee_z + 0.35 * (hips_z - knee_z), **legs),
+        "trousers": _Cut(z_min=ankle_z + 0.03 * scale, **legs),
+        # below the helper skirt's zig-zag top edge, for a straight waistband
+        "skirt": _Cut(z_min=knee_z - 0.04 * scale, z_max=hips_z),
+        "long_skirt": _Cut(z_min=ankle_z + 0.5 * (knee_z - ankle_z), z_max=hips_z),
+    }
+    return cuts[kind]
+
+
+def _face_landmarks(body: Body) -> tuple[float, float, float]:
+    """(brow z, ear y, nose z) of the T-posed body from its face regressor."""
     face = body.face_regressor @ body.vertices  # nose, eyes, ears
-    brow_z = face[1:3, 2].mean() + 0.25 * (face[1:3, 2].mean() - face[0, 2]) + 0.02
-    off_face = (z > brow_z) | (points[:, 1] > face[3:5, 1].mean() - 0.01)
-    chin_z = head_z + 0.2 * (head_z - neck_z)
-    if kind == "short_hair":
-        return off_face & (z > head_z + 1.2 * (head_z - neck_z))
+    eyes_z = face[1:3, 2].mean()
+    return eyes_z + 0.25 * (eyes_z - face[0, 2]) + 0.02, face[3:5, 1].mean(), face[0, 2]
+
+
+def _hair_cards(body: Body, kind: str, points: np.ndarray) -> np.ndarray:
+    """Helper-hair points kept for ``bob``/``long_hair``: off the face (the helper has a fringe
+    hanging over it: keep hair above the brows or behind the ears), bob cut at the chin."""
+    brow_z, ear_y, _ = _face_landmarks(body)
+    off_face = (points[:, 2] > brow_z) | (points[:, 1] > ear_y - 0.01)
     if kind == "bob":
-        return off_face & (z > chin_z - 0.02)
-    if kind == "long_hair":
-        return off_face
-    raise ValueError(f"unknown garment kind {kind!r}; choose one of {sorted(GARMENTS)}")
+        head_z, neck_z = _head(body, "Head")[2], _head(body, "Neck")[2]
+        return off_face & (points[:, 2] > head_z + 0.2 * (head_z - neck_z) - 0.02)
+    return off_face
+
+
+def _scalp(body: Body) -> tuple[np.ndarray, np.ndarray]:
+    """Face mask over ``body.faces`` of the scalp, and the clamped cap vertices (all body
+    vertices, offset off the skull): head-weighted skin above the brows, or behind the ears
+    down to the nape, ears left out."""
+    brow_z, ear_y, nose_z = _face_landmarks(body)
+    p = body.vertices
+    face = body.face_regressor @ body.vertices
+    ear_x = np.abs(face[3:5, 0]).mean()
+    head_w = body.weights[:, MIXAMO_BONES.index("Head")]
+    ear = (np.abs(p[:, 0]) > 0.8 * ear_x) & (np.abs(p[:, 2] - face[3:5, 2].mean()) < 0.035) & (p[:, 1] < ear_y + 0.03)
+    scalp = (head_w > 0.5) & ~ear & (p[:, 2] > nose_z - 0.01) & ((p[:, 2] > brow_z) | (p[:, 1] > ear_y + 0.01))
+    faces = np.any(scalp[body.faces], axis=1) & ~np.any(ear[body.faces], axis=1)
+    cap = p.copy()
+    front = p[:, 1] <= ear_y + 0.01
+    cap[front, 2] = np.maximum(cap[front, 2], brow_z)  # a straight hairline over the forehead
+    cap += SCALP_OFFSET_M * vertex_normals(p, body.faces)
+    return faces, cap
+
+
+def _submesh(vertices, faces, face_uvs, weights, keep_faces, kind) -> "GarmentMesh":
+    kept = faces[keep_faces]
+    used = np.unique(kept)
+    remap = np.full(len(vertices), -1, np.int64)
+    remap[used] = np.arange(len(used))
+    return GarmentMesh(kind, vertices[used], remap[kept], face_uvs[keep_faces], weights[used])
+
+
+def _concat(kind: str, parts: list["GarmentMesh"]) -> "GarmentMesh":
+    starts = np.cumsum([0] + [len(p.vertices) for p in parts[:-1]])
+    return GarmentMesh(
+        kind,
+        np.concatenate([p.vertices for p in parts]),
+        np.concatenate([p.faces + s for p, s in zip(parts, starts)]),
+        np.concatenate([p.face_uvs for p in parts]),
+        np.concatenate([p.weights for p in parts]),
+    )
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -112,18 +184,42 @@ def garment_mesh(body: Body, kind: str) -> GarmentMesh:
     """Cut garment ``kind`` from the body's helper geometry; see the module docstring."""
     if kind not in GARMENTS:
         raise ValueError(f"unknown garment kind {kind!r}; choose one of {sorted(GARMENTS)}")
-    group, _, offset = GARMENTS[kind]
+    group, slot, offset = GARMENTS[kind]
     base = load_base_mesh()
+    if slot == "hair":
+        scalp_faces, cap = _scalp(body)
+        parts = [_submesh(cap, body.faces, body.face_uvs, body.weights, scalp_faces, kind)]
+        if group:
+            members = np.zeros(len(body.all_vertices), bool)
+            members[base.groups[group]] = True
+            inside = members & _hair_cards(body, kind, body.all_vertices)
+            cards = body.all_vertices + offset * vertex_normals(body.all_vertices, base.faces)
+            parts.append(_submesh(cards, base.faces, base.face_uvs, body.all_weights,
+                                  np.all(inside[base.faces], axis=1), kind))
+        return _concat(kind, parts)
+    cut = _cut(body, kind)
     members = np.zeros(len(body.all_vertices), bool)
     members[base.groups[group]] = True
-    inside = members & _vertex_region(body, kind, body.all_vertices)
-    keep = np.all(inside[base.faces], axis=1)
-    faces_old = base.faces[keep]
-    used = np.unique(faces_old)
-    remap = np.full(len(body.all_vertices), -1, np.int64)
-    remap[used] = np.arange(len(used))
-    faces = remap[faces_old]
-    verts = body.all_vertices[used]
-    if offset:
-        verts = verts + offset * vertex_normals(verts, faces)
-    return GarmentMesh(kind, verts, faces, base.face_uvs[keep], body.all_weights[used])
+    inside = members & cut.inside(body.all_vertices)
+    keep = np.all(members[base.faces], axis=1) & np.any(inside[base.faces], axis=1)
+    verts = body.all_vertices + offset * vertex_normals(body.all_vertices, base.faces)
+    verts = np.where(inside[:, None], verts, cut.clamp(verts))
+    weights = body.all_weights
+    if group == "helper-skirt":
+        weights = _shared_leg_weights(weights, SKIRT_LEG_SHARING)
+    return _submesh(verts, base.faces, base.face_uvs, weights, keep, kind)
+
+
+SKIRT_LEG_SHARING = 0.6
+
+
+def _shared_leg_weights(weights: np.ndarray, share: float) -> np.ndarray:
+    """Move ``share`` of each leg bone's weight onto the average of the left and right bone, so
+    a skirt hangs between the legs instead of splitting along its seam when they part."""
+    out = weights.copy()
+    for bone in ("UpLeg", "Leg", "Foot", "ToeBase"):
+        left, right = MIXAMO_BONES.index("Left" + bone), MIXAMO_BONES.index("Right" + bone)
+        mean = 0.5 * (weights[:, left] + weights[:, right])
+        out[:, left] = (1 - share) * weights[:, left] + share * mean
+        out[:, right] = (1 - share) * weights[:, right] + share * mean
+    return out
