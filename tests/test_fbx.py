@@ -124,10 +124,11 @@ def files(tmp_path_factory):
     char = build_mannequin("ybot", scale=100.0)
     _mixamo_layout(char)
     frames = apply_motion(char, MotionSpec("clip", "kick"), np.random.default_rng(0))
-    ref_px, ref_verts = {}, {}
+    ref_px, ref_verts, ref_world = {}, {}, {}
     for frame in FRAMES:
         bpy.context.scene.frame_set(frame)
-        ref_px[frame] = _project(_world_joints(char))
+        ref_world[frame] = _world_joints(char)
+        ref_px[frame] = _project(ref_world[frame])
         ref_verts[frame] = _skinned_vertices(char.meshes[0])
     bpy.context.scene.frame_set(1)
     for pb in char.armature.pose.bones:  # the character file at rest (a pose would be baked in)
@@ -204,7 +205,7 @@ def files(tmp_path_factory):
     f["ascii"].write_text("; FBX 7.4.0 project file\nFBXHeaderExtension:  {\n}\n")
     f["fake_blend"] = tmp / "fake.blend"
     f["fake_blend"].write_bytes(b"not a blend file at all")
-    return {"paths": f, "frames": frames, "ref_px": ref_px, "ref_verts": ref_verts}
+    return {"paths": f, "frames": frames, "ref_px": ref_px, "ref_verts": ref_verts, "ref_world": ref_world}
 
 
 # ------------------------------------------------------------------ tests
@@ -256,6 +257,22 @@ def test_round_trip_character_and_separate_animation_within_1px(files):
         verts = _skinned_vertices(char.meshes[0])
         assert verts.shape == files["ref_verts"][frame].shape
         assert np.abs(np.sort(verts, axis=0) - np.sort(files["ref_verts"][frame], axis=0)).max() < 2e-3
+
+
+@pytest.mark.blender
+def test_mixamo_animation_on_a_smaller_character(files):
+    """A Mixamo animation on another Mixamo rig: same rotations, hips scaled by leg length."""
+    from renderers.blender import reset_blender
+    from renderers.motions.apply import apply_motion
+    from renderers.motions.mannequin import build_mannequin
+    from renderers.selection import MotionSpec
+
+    bpy = reset_blender()
+    small = build_mannequin("small", scale=0.7, prefix="mixamorig1:")
+    apply_motion(small, MotionSpec("fbx", str(files["paths"]["anim"]), frame_step=2), np.random.default_rng(0))
+    for frame in (f for f in FRAMES if f % 2):
+        bpy.context.scene.frame_set((frame + 1) // 2)  # every 2nd source frame: 1, 3, 5, ...
+        np.testing.assert_allclose(_world_joints(small), 0.7 * files["ref_world"][frame], atol=1e-3)
 
 
 @pytest.mark.blender

@@ -12,7 +12,7 @@ from renderers.motions import rotations as rot
 from renderers.motions.clip import Clip, Key, Pose, swap_sides
 from renderers.motions.kinematics import forward_kinematics, lowest_point, reference_skeleton
 from renderers.motions.sampler import JOINT_LIMITS, legs_through_torso, random_poses
-from rig2sketch.skeleton import JOINTS, MIXAMO_BONES, MIXAMO_PARENTS
+from rig2sketch.skeleton import JOINTS, MIXAMO_BONES
 
 REST = reference_skeleton()
 J = {n: i for i, n in enumerate(JOINTS)}
