@@ -1,0 +1,67 @@
+"""Model files: rig2sketch weights as safetensors with the model config in the metadata, and
+foreign checkpoints (official HRNet .pth, mmpose .pth) converted on load."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+
+from evaluation.config import ModelConfig
+from evaluation.hrnet import PoseHRNet, build_hrnet, load_weights
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "data" / "weights" / "hrnet" / "rig2sketch_hrnet.safetensors"
+
+
+def save_model(model: PoseHRNet, cfg: ModelConfig, path: str | Path, extra: dict | None = None) -> Path:
+    """Write weights + ``ModelConfig`` (and ``extra`` notes) to a safetensors file atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()
+             if not k.endswith("num_batches_tracked")}
+    meta = {"rig2sketch.model": json.dumps(asdict(cfg)), "format": "pt"}
+    meta.update({f"rig2sketch.{k}": json.dumps(v) for k, v in (extra or {}).items()})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    save_file(state, str(tmp), metadata=meta)
+    os.replace(tmp, path)
+    return path
+
+
+def read_model_config(path: str | Path) -> ModelConfig | None:
+    """The ModelConfig stored in a rig2sketch safetensors file (None for other files)."""
+    if Path(path).suffix != ".safetensors":
+        return None
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    return ModelConfig(**json.loads(meta["rig2sketch.model"])) if "rig2sketch.model" in meta else None
+
+
+def load_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """State dict from .safetensors or a torch checkpoint (.pth/.pt/.ckpt; official, mmpose or
+    a rig2sketch training checkpoint with a ``model`` entry)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist; give a .safetensors or .pth file")
+    if path.suffix == ".safetensors":
+        return load_file(str(path))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    return state
+
+
+def load_model(path: str | Path, cfg: ModelConfig | None = None) -> tuple[PoseHRNet, ModelConfig]:
+    """Build the HRNet a checkpoint needs and load it. A rig2sketch file brings its own config;
+    a foreign one uses ``cfg`` (its arch must match the file)."""
+    stored = read_model_config(path)
+    cfg = stored or cfg
+    if cfg is None:
+        raise ValueError(f"{path} carries no rig2sketch model config; pass evaluation.model (arch, input size)")
+    model = build_hrnet(cfg.arch, cfg.num_joints)
+    load_weights(model, load_state(path))
+    return model.eval(), cfg

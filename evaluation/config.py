@@ -1,0 +1,226 @@
+"""Config dataclasses of the evaluation stage (mirrored by ``configs/evaluation/`` and
+``configs/experiment/``). Every range is checked in ``__post_init__``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ARCHS = ("w32", "w48", "w18_small", "tiny")
+REFINES = ("dark", "quarter", "none")
+AUGMENT_PRESETS = ("none", "standard", "seed", "strong")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _check(ok: bool, key: str, allowed: str, value: object) -> None:
+    if not ok:
+        raise ValueError(f"{key}={value!r} is not allowed; expected {allowed}")
+
+
+@dataclass
+class ModelConfig:
+    """Top-down HRNet: input (width x height) crops, heatmaps at 1/4 of that, Gaussian sigma in
+    heatmap cells (2 for 64x48 maps)."""
+
+    arch: str = "w32"
+    num_joints: int = 17
+    input_width: int = 192
+    input_height: int = 256
+    sigma: float = 2.0
+    padding: float = 1.25
+    refine: str = "dark"
+    flip_test: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.arch in ARCHS, "model.arch", f"one of {ARCHS}", self.arch)
+        _check(self.num_joints >= 1, "model.num_joints", ">= 1", self.num_joints)
+        for key in ("input_width", "input_height"):
+            v = getattr(self, key)
+            _check(v >= 32 and v % 32 == 0, f"model.{key}", "a multiple of 32, >= 32", v)
+        _check(0.5 <= self.sigma <= 10, "model.sigma", "0.5..10 heatmap cells", self.sigma)
+        _check(1.0 <= self.padding <= 2.0, "model.padding", "1.0..2.0", self.padding)
+        _check(self.refine in REFINES, "model.refine", f"one of {REFINES}", self.refine)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.input_width, self.input_height
+
+    @property
+    def heatmap_size(self) -> tuple[int, int]:
+        return self.input_width // 4, self.input_height // 4
+
+
+@dataclass
+class AugmentConfig:
+    """Training augmentation. The crop itself is jittered (scale, rotation, flip with
+    left/right swap) in every preset but "none"; "seed" adds the thesis's Albumentations set
+    (affine, blurs, multiplicative and Gaussian noise); "strong" adds photometric and
+    occlusion transforms on top."""
+
+    preset: str = "standard"
+    scale_factor: float = 0.35
+    rotation_deg: float = 40.0
+    rotation_prob: float = 0.6
+    flip_prob: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check(self.preset in AUGMENT_PRESETS, "augment.preset", f"one of {AUGMENT_PRESETS}", self.preset)
+        _check(0 <= self.scale_factor < 1, "augment.scale_factor", "0 <= x < 1", self.scale_factor)
+        _check(0 <= self.rotation_deg <= 180, "augment.rotation_deg", "0..180", self.rotation_deg)
+        for key in ("rotation_prob", "flip_prob"):
+            _check(0 <= getattr(self, key) <= 1, f"augment.{key}", "0..1", getattr(self, key))
+
+
+@dataclass
+class HoldoutConfig:
+    """Which samples may be trained on and which validated on, so nothing seen in training leaks.
+
+    A sample is for training when its character is not in ``characters`` and its style not in
+    ``styles``; for validation when its character is held out (or none are) and its style is
+    held out (or none are). Samples mixing a seen and an unseen factor are in neither.
+    With both lists empty the shards' ``split`` column decides (train vs val/test).
+    """
+
+    characters: list[str] = field(default_factory=list)
+    styles: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrainConfig:
+    datasets: list[str] = field(default_factory=list)
+    out_dir: str = "runs/train"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    holdout: HoldoutConfig = field(default_factory=HoldoutConfig)
+    val_datasets: list[str] = field(default_factory=list)
+    init: str = ""
+    epochs: int = 10
+    max_steps: int = 0
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    workers: int = 0
+    device: str = "auto"
+    bf16: bool = True
+    seed: int = 0
+    val_every_epochs: int = 1
+    max_train_samples: int = 0
+    max_val_samples: int = 0
+    resume: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 1, "train.epochs", ">= 1", self.epochs)
+        _check(self.max_steps >= 0, "train.max_steps", ">= 0 (0 = no limit)", self.max_steps)
+        _check(self.batch_size >= 1, "train.batch_size", ">= 1", self.batch_size)
+        _check(0 < self.lr < 1, "train.lr", "0 < lr < 1", self.lr)
+        _check(self.weight_decay >= 0, "train.weight_decay", ">= 0", self.weight_decay)
+        _check(self.workers >= 0, "train.workers", ">= 0", self.workers)
+        _check(self.device in DEVICES, "train.device", f"one of {DEVICES}", self.device)
+        _check(self.val_every_epochs >= 1, "train.val_every_epochs", ">= 1", self.val_every_epochs)
+        _check(self.max_train_samples >= 0, "train.max_train_samples", ">= 0 (0 = all)", self.max_train_samples)
+        _check(self.max_val_samples >= 0, "train.max_val_samples", ">= 0 (0 = all)", self.max_val_samples)
+
+
+@dataclass
+class EvalSet:
+    """A validation set: ``kind="shards"`` (a rig2sketch dataset directory, filtered by the
+    holdout rules) or ``kind="coco"`` (``path`` = image folder, ``annotations`` = person
+    keypoints JSON)."""
+
+    name: str = ""
+    kind: str = "shards"
+    path: str = ""
+    annotations: str = ""
+
+    def __post_init__(self) -> None:
+        _check(self.kind in ("shards", "coco"), "eval_set.kind", "'shards' or 'coco'", self.kind)
+        _check(bool(self.name), "eval_set.name", "a non-empty name", self.name)
+        _check(bool(self.path), f"eval_set[{self.name}].path", "a directory", self.path)
+        _check(self.kind == "shards" or bool(self.annotations), f"eval_set[{self.name}].annotations",
+               "a COCO person-keypoints JSON path for kind=coco", self.annotations)
+
+
+@dataclass
+class EvaluateConfig:
+    """Score a checkpoint (or BlazePose with ``checkpoint="blazepose"``) on sets."""
+
+    checkpoint: str = ""
+    sets: list[EvalSet] = field(default_factory=list)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    holdout: HoldoutConfig = field(default_factory=HoldoutConfig)
+    out_dir: str = "runs/evaluate"
+    batch_size: int = 32
+    device: str = "auto"
+    max_samples: int = 0
+
+    def __post_init__(self) -> None:
+        _check(bool(self.checkpoint), "evaluate.checkpoint", "a checkpoint path or 'blazepose'", self.checkpoint)
+        _check(self.device in DEVICES, "evaluate.device", f"one of {DEVICES}", self.device)
+
+
+@dataclass
+class PredictConfig:
+    """COCO-format predictions for a folder of images; one person per image, box = the whole
+    image unless ``boxes`` (a COCO JSON with images + annotations bboxes) is given.
+    ``checkpoint=""`` uses the bundled default model."""
+
+    images: str = ""
+    out: str = "preds.json"
+    checkpoint: str = ""
+    boxes: str = ""
+    device: str = "auto"
+    batch_size: int = 16
+    draw: str = ""
+
+    def __post_init__(self) -> None:
+        _check(bool(self.images), "predict.images", "a folder of images", self.images)
+        _check(self.device in DEVICES, "predict.device", f"one of {DEVICES}", self.device)
+
+
+@dataclass
+class ExportConfig:
+    dataset: str = ""
+    out: str = ""
+    format: str = "coco"
+    splits: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        _check(self.format in ("coco", "yolo"), "export.format", "'coco' or 'yolo'", self.format)
+        _check(bool(self.dataset), "export.dataset", "a dataset directory of shards", self.dataset)
+        _check(bool(self.out), "export.out", "an output directory", self.out)
+
+
+@dataclass
+class VariantConfig:
+    """One row of the thesis table: train on ``datasets`` with augmentation ``augment``.
+    ``init`` overrides the experiment's initialisation (a checkpoint path)."""
+
+    name: str = ""
+    datasets: list[str] = field(default_factory=list)
+    augment: str = "standard"
+    init: str = ""
+
+    def __post_init__(self) -> None:
+        _check(bool(self.name), "variant.name", "a non-empty name", self.name)
+        _check(self.augment in AUGMENT_PRESETS, f"variant[{self.name}].augment", f"one of {AUGMENT_PRESETS}",
+               self.augment)
+
+
+@dataclass
+class ExperimentConfig:
+    """The thesis experiment: train each variant, score each on every eval set, plus the
+    BlazePose zero-shot row and the cross-validation matrix (train on row, test on column
+    among the variants' own held-out splits)."""
+
+    name: str = "thesis_table"
+    out_dir: str = "runs/experiments/thesis_table"
+    variants: list[VariantConfig] = field(default_factory=list)
+    eval_sets: list[EvalSet] = field(default_factory=list)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    blazepose: bool = True
+    cross_validation: bool = True
+
+    def __post_init__(self) -> None:
+        _check(len(self.variants) >= 1, "experiment.variants", "at least one variant", self.variants)
+        names = [v.name for v in self.variants]
+        _check(len(set(names)) == len(names), "experiment.variants", "unique names", names)
