@@ -10,7 +10,7 @@ import pytest
 from renderers.motions import clip_names, get_clip
 from renderers.motions import rotations as rot
 from renderers.motions.clip import Clip, Key, Pose, swap_sides
-from renderers.motions.kinematics import forward_kinematics, lowest_point, reference_skeleton
+from renderers.motions.kinematics import clearance, forward_kinematics, reference_skeleton
 from renderers.motions.sampler import JOINT_LIMITS, legs_through_torso, random_poses
 from rig2sketch.skeleton import JOINTS, MIXAMO_BONES
 
@@ -51,7 +51,7 @@ def test_clip_moves_stays_on_the_floor_and_loops_smoothly(name):
     frames = [joints_at(name, f) for f in clip.frames()]
     moved = max(np.abs(j - frames[0]).max() for j in frames)
     assert moved > (0.02 if name == "idle" else 0.1), f"{name} barely moves ({moved:.3f} m)"
-    lows = [lowest_point(REST, clip.pose_at(f)) for f in clip.frames()]
+    lows = [clearance(REST, clip.pose_at(f)) * REST.hip_height for f in clip.frames()]
     assert min(lows) > -1e-3, f"{name} goes through the floor by {-min(lows):.3f} m"
     if name != "jump":
         assert max(lows) < 1e-3, f"{name} floats {max(lows):.3f} m above the floor"
@@ -137,7 +137,7 @@ def test_random_poses_stay_inside_limits():
             assert rot.angle_deg(pose.rotations[f"{side}ForeArm"]) <= 160
         joints = forward_kinematics(REST, pose)
         assert not legs_through_torso(joints, REST)
-        assert abs(lowest_point(REST, pose)) < 1e-6  # standing on the floor
+        assert abs(clearance(REST, pose)) < 1e-9  # standing on the floor
     first = [s.angles["LeftArm"] for s in random_poses(3, np.random.default_rng(1))]
     again = [s.angles["LeftArm"] for s in random_poses(3, np.random.default_rng(1))]
     other = [s.angles["LeftArm"] for s in random_poses(3, np.random.default_rng(2))]
@@ -312,19 +312,26 @@ def test_bvh_is_retargeted_onto_the_mixamo_skeleton(tmp_path):
 
 @pytest.mark.blender
 def test_clip_on_two_bundled_characters_same_angles_different_positions():
-    """The acceptance check on real bodies: an adult man and a girl of nine."""
+    """The acceptance check on real bodies, an adult man and a girl of nine: same joint
+    rotations, different joint positions, and both on hands and knees on their own floor."""
+    import bpy
+
     from renderers.blender import reset_blender
-    from renderers.motions.apply import apply_motion
+    from renderers.motions.apply import apply_motion, rest_skeleton
     from renderers.selection import CharacterSpec, MotionSpec, load_character
 
     reset_blender()
     adult, child = (load_character(CharacterSpec.parse(n)) for n in ("ben", "chloe"))
     for char in (adult, child):
-        assert apply_motion(char, MotionSpec("clip", "wave"), np.random.default_rng(0)) == list(range(1, 41))
+        assert apply_motion(char, MotionSpec("clip", "crawl"), np.random.default_rng(0)) == list(range(1, 49))
     for f in (5, 25):
         pa, ga = _posed_world(adult, f)
         pc, gc = _posed_world(child, f)
         for b in MIXAMO_BONES:
             assert rot.angle_deg(rot.from_matrix(ga[b] @ gc[b].T)) < 0.01, (f, b)
         hand = MIXAMO_BONES.index("RightHand")
-        assert np.linalg.norm(pa[hand] - pc[hand]) > 0.2  # the child's hand is much lower
+        assert np.linalg.norm(pa[hand] - pc[hand]) > 0.1
+        for char in (adult, child):
+            bpy.context.scene.frame_set(f)
+            lowest = min(min(pb.head[2], pb.tail[2]) for pb in char.armature.pose.bones)
+            assert lowest == pytest.approx(rest_skeleton(char).floor, abs=1e-3)

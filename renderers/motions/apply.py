@@ -18,6 +18,7 @@ from renderers.blender import import_bpy
 from renderers.motions import get_clip
 from renderers.motions import rotations as rot
 from renderers.motions.clip import Pose
+from renderers.motions.kinematics import RestSkeleton, clearance, grounded, reference_skeleton
 from renderers.motions.sampler import random_poses
 from renderers.rigging import LoadedCharacter
 from rig2sketch.skeleton import MIXAMO_BONES, MIXAMO_PARENTS
@@ -47,13 +48,33 @@ def rest_rotations(char: LoadedCharacter) -> dict[str, np.ndarray]:
     return {b: a @ _rotation(bones[n].matrix_local) for b, n in char.bone_names.items() if b in MIXAMO_PARENTS and n in bones}
 
 
-def hip_height(char: LoadedCharacter) -> float:
-    """Hips rest height above the character's lowest bone point, in world units (metres)."""
+def rest_skeleton(char: LoadedCharacter) -> RestSkeleton:
+    """The character's T-pose in world metres for the bpy-free kinematics (a bone the rig
+    lacks, e.g. fingers, sits at its parent's tail with no length)."""
     world = np.array(char.armature.matrix_world, dtype=float)
     bones = char.armature.data.bones
-    z = [(world @ np.append(np.array(p, float), 1.0))[2] for b in bones for p in (b.head_local, b.tail_local)]
-    hips = world @ np.append(np.array(bones[char.bone_names["Hips"]].head_local, float), 1.0)
-    return float(hips[2] - min(z))
+    heads: dict[str, np.ndarray] = {}
+    tails: dict[str, np.ndarray] = {}
+    for b in MIXAMO_BONES:
+        name = char.bone_names.get(b)
+        if name in bones:
+            heads[b] = (world @ np.append(np.array(bones[name].head_local, float), 1.0))[:3]
+            tails[b] = (world @ np.append(np.array(bones[name].tail_local, float), 1.0))[:3]
+        else:
+            heads[b] = tails[b] = tails[MIXAMO_PARENTS[b]]
+    return RestSkeleton(np.array([heads[b] for b in MIXAMO_BONES]), np.array([tails[b] for b in MIXAMO_BONES]))
+
+
+def hip_height(char: LoadedCharacter) -> float:
+    """Hips rest height above the character's floor (lowest rest bone point), world metres."""
+    return rest_skeleton(char).hip_height
+
+
+def fit_to_character(char: LoadedCharacter, poses: Sequence[Pose]) -> list[Pose]:
+    """Clip or sampled poses, each lifted or lowered so the character clears its floor by as
+    many hip heights as the reference body does (feet stay planted on every body shape)."""
+    reference, own = reference_skeleton(), rest_skeleton(char)
+    return [grounded(own, p, clearance(reference, p)) for p in poses]
 
 
 def local_pose(char: LoadedCharacter, pose: Pose, rest: dict[str, np.ndarray] | None = None,
@@ -236,10 +257,11 @@ def apply_motion(char: LoadedCharacter, motion: "MotionSpec", rng: np.random.Gen
     """
     if motion.kind == "clip":
         clip = get_clip(motion.name)
-        return write_poses(char, [clip.pose_at(f) for f in clip.frames()], clip.name)
+        return write_poses(char, fit_to_character(char, [clip.pose_at(f) for f in clip.frames()]), clip.name)
     if motion.kind == "random_poses":
         sampled = random_poses(motion.count, rng)
-        return write_poses(char, [s.pose for s in sampled], "random_poses", interpolation="CONSTANT")
+        return write_poses(char, fit_to_character(char, [s.pose for s in sampled]), "random_poses",
+                           interpolation="CONSTANT")
     if motion.kind == "fbx":
         from renderers.fbx import import_animation
 

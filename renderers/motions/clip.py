@@ -98,16 +98,15 @@ class Clip:
 
     @staticmethod
     def _grounded_offset(key: "Key") -> np.ndarray:
-        """The key's hips offset, moved vertically so a contact key's lowest point is at z = 0
-        on the reference body (offsets are in hip heights, so this carries over to others)."""
-        from renderers.motions.kinematics import lowest_point, reference_skeleton
+        """The key's hips offset, moved vertically so a contact key's lowest point is on the
+        reference body's floor (``renderers.motions.apply`` refits each character's own)."""
+        from renderers.motions.kinematics import grounded, reference_skeleton
 
         offset = np.asarray(key.hips_offset, float)
         if not key.contact:
             return offset
-        rest = reference_skeleton()
         pose = Pose({b: rot.from_sequence(s) for b, s in key.rotations.items()}, offset)
-        return offset - np.array([0.0, 0.0, lowest_point(rest, pose) / rest.hip_height])
+        return grounded(reference_skeleton(), pose).hips_offset
 
     def frames(self) -> list[int]:
         return list(range(1, self.frame_count + 1))
@@ -134,10 +133,9 @@ class Clip:
         rotations = {bone: rot.slerp(qa.get(bone, rot.IDENTITY), qb.get(bone, rot.IDENTITY), t) for bone in set(qa) | set(qb)}
         offset = (1 - t) * offsets[lo] + t * offsets[hi]
         if a.contact and b.contact:  # between two contact keys, stay on the floor every frame
-            from renderers.motions.kinematics import lowest_point, reference_skeleton
+            from renderers.motions.kinematics import grounded, reference_skeleton
 
-            rest = reference_skeleton()
-            offset = offset - np.array([0.0, 0.0, lowest_point(rest, Pose(rotations, offset)) / rest.hip_height])
+            return grounded(reference_skeleton(), Pose(rotations, offset))
         return Pose(rotations, offset)
 
 

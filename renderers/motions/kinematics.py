@@ -28,8 +28,14 @@ class RestSkeleton:
     tails: np.ndarray
 
     @property
+    def floor(self) -> float:
+        """Lowest z of the rest bones (the toe tips' bone points, just above the soles)."""
+        return float(min(self.tails[:, 2].min(), self.heads[:, 2].min()))
+
+    @property
     def hip_height(self) -> float:
-        return float(self.heads[0, 2] - min(self.tails[:, 2].min(), self.heads[:, 2].min()))
+        """Hips head height above :attr:`floor`; hips offsets are in this unit."""
+        return float(self.heads[0, 2] - self.floor)
 
 
 @lru_cache(maxsize=1)
@@ -82,3 +88,14 @@ def lowest_point(rest: RestSkeleton, pose: Pose) -> float:
     g = global_rotations(pose)
     joints = forward_kinematics(rest, pose, g)
     return float(min(joints[:, 2].min(), bone_tails(rest, pose, joints, g)[:, 2].min()))
+
+
+def clearance(rest: RestSkeleton, pose: Pose) -> float:
+    """How far the posed skeleton's lowest point is above its rest floor, in hip heights."""
+    return (lowest_point(rest, pose) - rest.floor) / rest.hip_height
+
+
+def grounded(rest: RestSkeleton, pose: Pose, target_clearance: float = 0.0) -> Pose:
+    """``pose`` with the hips moved vertically so its :func:`clearance` on ``rest`` is ``target_clearance``."""
+    shift = target_clearance - clearance(rest, pose)
+    return Pose(pose.rotations, np.asarray(pose.hips_offset, float) + np.array([0.0, 0.0, shift]))

@@ -4,7 +4,7 @@ Each limited bone gets world-axis steps (conventions: ``renderers.motions.clip``
 are drawn uniformly inside ``JOINT_LIMITS``. Hinges have one axis: the elbow bends forward
 only (LeftForeArm z in [-145, 0] after its twist), the knee backwards only (x in [0, 140]).
 A pose whose knees, ankles or toes end up inside the torso (a capsule from the hips to the
-neck) is drawn again; each pose is then lowered or raised so its lowest point is on z = 0.
+neck) is drawn again; each pose is lowered or raised so its lowest point is on the floor.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 from renderers.motions import rotations as rot
 from renderers.motions.clip import Pose
-from renderers.motions.kinematics import RestSkeleton, forward_kinematics, lowest_point, reference_skeleton
+from renderers.motions.kinematics import RestSkeleton, forward_kinematics, grounded, reference_skeleton
 from rig2sketch.skeleton import JOINTS
 
 Limits = tuple[tuple[str, float, float], ...]
@@ -91,15 +91,13 @@ def random_poses(count: int, rng: np.random.Generator, rest: RestSkeleton | None
                 bone: rot.from_sequence(tuple((a, v) for (a, _, _), v in zip(JOINT_LIMITS[bone], vals)))
                 for bone, vals in angles.items()
             }
-            pose = Pose(rotations)
+            pose = grounded(rest, Pose(rotations))
             joints = forward_kinematics(rest, pose)
             if not legs_through_torso(joints, rest):
                 break
         else:
             raise RuntimeError(f"no pose without legs through the torso in {max_tries} draws; loosen JOINT_LIMITS")
-        lowest = lowest_point(rest, pose)
-        offset = np.array([0.0, 0.0, -lowest / rest.hip_height])
-        out.append(SampledPose(Pose(rotations, offset), angles))
+        out.append(SampledPose(pose, angles))
     return out
 
 
