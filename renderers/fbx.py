@@ -44,12 +44,17 @@ class CharacterImportError(ValueError):
 
 @dataclass
 class ImportedAnimation:
-    """An animation file's armature in the scene: ``objects`` are deleted after retargeting."""
+    """An animation file's armature in the scene: ``objects`` are deleted after retargeting.
+
+    ``mixamo_axes``: the file's bones use Mixamo's joint axes, so when its rest is not a T-pose
+    (animation-only FBX) rotations can be copied bone for bone; False for BVH mocap.
+    """
 
     armature: Any
     bone_names: dict[str, str]
     frames: list[int]
     objects: list[Any]
+    mixamo_axes: bool = True
 
 
 def canonical_bone_name(name: str) -> str | None:
@@ -93,6 +98,8 @@ def _import_fbx(path: Path) -> list[Any]:
         raise CharacterImportError(f"{path} is not an FBX file (no 'Kaydara FBX Binary' header): it is corrupt or another format; download it again")
     before = set(bpy.data.objects)
     try:
+        # automatic_bone_orientation=False keeps the file's own joint axes (Mixamo's), which
+        # animation-only files rely on (see renderers.motions.apply.sample_source_poses)
         result = bpy.ops.import_scene.fbx(filepath=str(path), use_anim=True, ignore_leaf_bones=False,
                                           automatic_bone_orientation=False)
     except Exception as err:  # the importer raises RuntimeError/struct/zlib errors on damaged files

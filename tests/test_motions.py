@@ -304,6 +304,11 @@ def test_bvh_is_retargeted_onto_the_mixamo_skeleton(tmp_path):
     write_bvh(odd, [{}], joints=[("Pelvis", None, (0, 0, 0)), ("Tail", "Pelvis", (0, 0, -30))], end_sites={"Tail": (0, 0, -10)})
     with pytest.raises(CharacterImportError, match=r"another skeleton.*LeftForeArm"):
         apply_motion(char, MotionSpec("bvh", str(odd)), np.random.default_rng(0))
+    # a rest with the arms hanging down cannot be aligned to the T-pose
+    arms_down = [(n, p, (o[0], o[1] - 25, o[2]) if n == "LeftForeArm" else o) for n, p, o in BVH_JOINTS]
+    write_bvh(tmp_path / "apose.bvh", [{}], joints=arms_down)
+    with pytest.raises(CharacterImportError, match=r"not in a T-pose at rest"):
+        apply_motion(char, MotionSpec("bvh", str(tmp_path / "apose.bvh")), np.random.default_rng(0))
     broken = tmp_path / "truncated.bvh"
     broken.write_text(bvh.read_text()[:300])
     with pytest.raises(CharacterImportError, match="corrupt or truncated"):

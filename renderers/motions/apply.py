@@ -170,7 +170,8 @@ def is_tpose(heads: dict[str, np.ndarray]) -> bool:
     return all(_direction_deg(heads[b] - heads[a], d) < TPOSE_TOLERANCE_DEG for a, b, d in checks)
 
 
-def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int], char: LoadedCharacter) -> list[Pose]:
+def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int], char: LoadedCharacter,
+                        mixamo_axes: bool = True) -> list[Pose]:
     """Read an animated armature ``source`` (bones ``names``: canonical -> actual) at ``frames``
     as :class:`Pose` s for ``char``, by world-space rest alignment.
 
@@ -196,6 +197,14 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
     target_rest = rest_rotations(char)
     if is_tpose({b: align @ p for b, p in rest_heads.items()}):
         reference = {b: align @ w3 @ _rotation(bones[n].matrix_local) for b, n in names.items() if b in MIXAMO_PARENTS}
+    elif not mixamo_axes:
+        from renderers.fbx import CharacterImportError
+
+        raise CharacterImportError(
+            f"the motion's skeleton {source.name!r} is not in a T-pose at rest (its upper arms must point "
+            "sideways and its legs down), so its rotations cannot be aligned; export the BVH with a T-pose rest "
+            "(CMU mocap has one)"
+        )
     else:
         # A posed rest says nothing about facing: Mixamo's FBX axes already face -Y.
         align = np.eye(3)
@@ -274,7 +283,7 @@ def apply_motion(char: LoadedCharacter, motion: "MotionSpec", rng: np.random.Gen
         raise ValueError(f"unknown motion kind {motion.kind!r}")
     try:
         frames = anim.frames[:: motion.frame_step]
-        poses = sample_source_poses(anim.armature, anim.bone_names, frames, char)
+        poses = sample_source_poses(anim.armature, anim.bone_names, frames, char, anim.mixamo_axes)
     finally:
         remove_objects(anim.objects)
     return write_poses(char, poses, motion.name)

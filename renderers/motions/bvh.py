@@ -61,4 +61,4 @@ def import_bvh(path: str | Path) -> ImportedAnimation:
         )
     action = armature.animation_data.action if armature.animation_data else None
     start, end = (int(round(v)) for v in action.frame_range) if action else (1, 1)
-    return ImportedAnimation(armature, names, list(range(start, end + 1)), objects)
+    return ImportedAnimation(armature, names, list(range(start, end + 1)), objects, mixamo_axes=False)
