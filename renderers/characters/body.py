@@ -7,7 +7,8 @@ Steps of :func:`build_body`:
 2. joints = means of the rig's joint vertices (joint cubes / vertex pairs) on the *shaped*,
    still A-posed mesh;
 3. T-pose: rotate each upper arm about the shoulder, then each forearm about the elbow and hand
-   about the wrist, so each points like the rig file's T-pose default bone, and move the mesh with linear blend
+   about the wrist (and thigh, shin and foot likewise), so each points like the rig file's
+   T-pose default bone, and move the mesh with linear blend
    skinning (the normalised Mixamo weights) -- exactly what Blender's armature modifier does;
 4. convert to metres, Z up, facing -Y, feet on z = 0; keep body vertices only (helpers are kept
    apart for garments) with ``old_to_new`` mapping base-mesh indices to body indices.
@@ -98,12 +99,14 @@ def tpose_transforms(
 ) -> np.ndarray:
     """``52, 4, 4`` world transforms taking an A-posed body to the T-pose (scene space).
 
-    Upper arm, forearm and hand of each side are turned in turn (parents first) so each points
-    along its direction in ``tpose_directions`` (``52, 3``: the rig file's T-pose bone vectors).
+    Upper arm, forearm and hand, then thigh, shin and foot of each side are turned in turn
+    (parents first) so each points along its direction in ``tpose_directions`` (``52, 3``: the
+    rig file's T-pose bone vectors): arms horizontal, legs straight down, feet hip-width apart
+    (MakeHuman's base mesh stands in an A-pose with its feet 36 cm apart).
     """
     mats = np.tile(np.eye(4), (len(parents), 1, 1))
     for side in ("Left", "Right"):
-        for bone in (f"{side}Arm", f"{side}ForeArm", f"{side}Hand"):
+        for bone in (f"{side}Arm", f"{side}ForeArm", f"{side}Hand", f"{side}UpLeg", f"{side}Leg", f"{side}Foot"):
             j = MIXAMO_BONES.index(bone)
             head = mats[j] @ np.append(heads[j], 1.0)
             tail = mats[j] @ np.append(tails[j], 1.0)

@@ -101,7 +101,8 @@ def build_bundled_character(name: str) -> LoadedCharacter:
     """Add catalogue character ``name`` to the current scene (call after ``reset_blender()``).
 
     Returns the :class:`LoadedCharacter` (armature, meshes body first, ``face_regressor``
-    ``5, 13380`` over the body mesh's vertices). Takes about 1-2 s.
+    ``5, 13380`` over the body mesh's vertices). Takes about 0.3 s, plus about 4 s for the
+    first character in a process (reading the MakeHuman data).
     """
     spec = character_spec(name)
     bpy = import_bpy()
