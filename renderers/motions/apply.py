@@ -10,7 +10,7 @@ every character; joint positions follow each character's proportions.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -179,9 +179,9 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
     T-pose becomes the target bone's. The source's T-pose is its rest when its rest is a T-pose
     (skinned FBX, CMU BVH); an animation-only FBX has no bind pose (Blender makes its rest from
     some animated frame), and then the target's rest stands in for it, which is exact for
-    Mixamo animations on Mixamo rigs (same joint axes). The hips go where the source's hips are in its world
-    (ground at z = 0, as in Mixamo files and CMU mocap), scaled by the ratio of leg lengths
-    (thigh + shin), so a longer-legged source does not lift a child off the ground.
+    Mixamo animations on Mixamo rigs (same joint axes). The hips go where the source's hips
+    are in its world (ground at z = 0, as in Mixamo files and CMU mocap), scaled by the ratio
+    of leg lengths (thigh + shin), so a longer-legged source does not lift a child off the ground.
     """
     bpy = import_bpy()
     scene = bpy.context.scene
@@ -215,17 +215,17 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
     def target_point(bone: str) -> np.ndarray:
         return (target_world @ np.append(np.array(target_bones[char.bone_names[bone]].head_local, float), 1.0))[:3]
 
-    def leg_length(points: dict[str, np.ndarray] | Any) -> float:
-        return sum(float(np.linalg.norm(points(f"{s}{b}") - points(f"{s}{a}")))
+    def leg_length(point: Callable[[str], np.ndarray]) -> float:
+        return sum(float(np.linalg.norm(point(f"{s}{b}") - point(f"{s}{a}")))
                    for s in ("Left", "Right") for a, b in (("UpLeg", "Leg"), ("Leg", "Foot"))) / 2
 
+    scale = leg_length(target_point) / leg_length(rest_heads.__getitem__)
     target_hips = target_point("Hips")
     height = hip_height(char)
     poses = []
     for f in frames:
         scene.frame_set(int(f))
-        posed_heads = {b: align @ world_point(source.pose.bones[n].head) for b, n in names.items()}
-        scale = leg_length(lambda b: target_point(b)) / leg_length(lambda b: posed_heads[b])
+        hips = align @ world_point(source.pose.bones[names["Hips"]].head)
         g: dict[str, np.ndarray] = {}
         rotations = {}
         for bone in MIXAMO_BONES:
@@ -237,7 +237,7 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
             posed = align @ w3 @ _rotation(source.pose.bones[names[bone]].matrix)
             g[bone] = posed @ reference[bone].T
             rotations[bone] = rot.from_matrix(parent_g.T @ g[bone])
-        poses.append(Pose(rotations, (posed_heads["Hips"] * scale - target_hips) / height))
+        poses.append(Pose(rotations, (hips * scale - target_hips) / height))
     return poses
 
 
