@@ -23,7 +23,11 @@ Signs, left side (the right side is the mirror: keep x, negate y and z, see ``mi
 - LeftFoot: +x points the toes down.
 
 ``hips_offset`` moves the Hips in the armature frame, in units of the character's hip height
-(Hips rest height above the feet), so a squat lowers a child and an adult alike.
+(Hips rest height above the feet), so a squat lowers a child and an adult alike. Its height
+is only a hint for ``contact`` keys (the default): those, and every frame between two of them,
+are lowered or raised until the lowest bone point is on the floor (the reference body here,
+each character's own body in ``renderers.motions.apply.fit_to_character``). Airborne keys
+(``contact=False``, the top of a jump) keep their authored height.
 """
 
 from __future__ import annotations
