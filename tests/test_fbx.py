@@ -294,12 +294,17 @@ def test_blend_character_loads_without_running_its_scripts(files):
     from renderers.selection import CharacterSpec, load_character
 
     reset_blender()
+    files["paths"]["marker"].unlink(missing_ok=True)
     bpy.context.preferences.filepaths.use_scripts_auto_execute = True  # even if a user trusts scripts
     char = load_character(CharacterSpec.parse(str(files["paths"]["blend"])))
     assert not files["paths"]["marker"].exists()
     assert bpy.context.preferences.filepaths.use_scripts_auto_execute is False
     assert set(MIXAMO_BONES) <= set(char.bone_names) and len(char.meshes) == 1
     assert char.armature.name in bpy.context.scene.objects
+    # control: the file is armed, opening it as a trusted file does run the script
+    bpy.ops.wm.open_mainfile(filepath=str(files["paths"]["blend"]), use_scripts=True)
+    assert files["paths"]["marker"].read_text() == "ran"
+    files["paths"]["marker"].unlink()
 
 
 @pytest.mark.blender
