@@ -152,7 +152,7 @@ def test_every_body_and_garment_vertex_is_weighted(built):
     for name, facts in built.items():
         body = facts["meshes"][0]
         assert body["name"] == f"{name}.body" and len(body["weight_sums"]) == 13380
-        assert len(facts["meshes"]) == 4  # body, top, bottom, hair
+        assert [m["name"].split(".")[1] for m in facts["meshes"][1:]] == [*character_spec(name).garments, "eyes"]
         for mesh in facts["meshes"]:
             np.testing.assert_allclose(mesh["weight_sums"], 1.0, atol=1e-4, err_msg=mesh["name"])
             assert mesh["group_names"] <= set(facts["bones"])

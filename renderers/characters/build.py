@@ -4,10 +4,10 @@
 - an armature object named after the character with the 52 Mixamo bones (``mixamorig:Hips``...,
   parents from the rig file), heads/tails fitted to the shaped body, rest pose = T-pose;
 - the body mesh (13,380 vertices, base-mesh UVs in the ``UVMap`` layer), then one mesh per
-  garment/hair shell, each parented to the armature with an Armature modifier and one vertex
+  garment/hair shell, then the eyeballs (``<name>.eyes``), each parented to the armature with an Armature modifier and one vertex
   group per bone (weights normalised to sum 1 for every vertex);
 - one Principled BSDF material per mesh, named ``rig2sketch.<part>`` (``skin``, ``top``,
-  ``bottom``, ``hair``), base colour set from the catalogue. A stylizer that wants a texture
+  ``bottom``, ``hair``, ``eyes``), base colour set from the catalogue. A stylizer that wants a texture
   plugs an Image Texture (UV map ``UVMap``) into the ``Principled BSDF`` node's Base Color.
 
 Rest pose and bone axes. Metres, Z up, the character faces -Y, its left is +X, feet on z = 0,
@@ -36,7 +36,7 @@ import numpy as np
 from renderers.blender import import_bpy
 from renderers.characters.body import Body, build_body
 from renderers.characters.catalogue import character_spec
-from renderers.characters.garments import GARMENTS, GarmentMesh, garment_mesh
+from renderers.characters.garments import GARMENTS, GarmentMesh, eyes_mesh, garment_mesh
 from renderers.rigging import LoadedCharacter
 from rig2sketch.skeleton import MIXAMO_BONES, MIXAMO_PREFIX
 
@@ -120,6 +120,9 @@ def build_bundled_character(name: str) -> LoadedCharacter:
             _skinned_mesh(bpy, f"{name}.{kind}", armature, garment.vertices, garment.faces,
                           garment.face_uvs, garment.weights, _material(bpy, slot, rgb))
         )
+    eyes = eyes_mesh(body)
+    meshes.append(_skinned_mesh(bpy, f"{name}.eyes", armature, eyes.vertices, eyes.faces, eyes.face_uvs,
+                                eyes.weights, _material(bpy, "eyes", (0.85, 0.85, 0.82))))
     return LoadedCharacter(
         name=name,
         armature=armature,

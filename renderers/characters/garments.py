@@ -223,3 +223,13 @@ def _shared_leg_weights(weights: np.ndarray, share: float) -> np.ndarray:
         out[:, left] = (1 - share) * weights[:, left] + share * mean
         out[:, right] = (1 - share) * weights[:, right] + share * mean
     return out
+
+
+def eyes_mesh(body: Body) -> GarmentMesh:
+    """Both eyeballs (MakeHuman's eye helpers: the body mesh has empty sockets without them)."""
+    base = load_base_mesh()
+    members = np.zeros(len(body.all_vertices), bool)
+    members[base.groups["helper-l-eye"]] = True
+    members[base.groups["helper-r-eye"]] = True
+    keep = np.all(members[base.faces], axis=1)
+    return _submesh(body.all_vertices, base.faces, base.face_uvs, body.all_weights, keep, "eyes")
