@@ -1,10 +1,12 @@
 """Contact sheet: every bundled character in T-pose and in a few motions, keypoints drawn on.
 
 :func:`draw_character_sheet` draws it; :func:`characters_command` is the ``rig2sketch
-characters`` entry (takes a ``renderers.characters.config.CharacterSheetConfig``). Each character row is
-one job in its own Python process (``python -m renderers.characters.sheet row ...``): reset
-Blender, load the character and motions through ``renderers.selection`` and
-``renderers.motions.apply`` (so Mixamo files work too), render with Workbench, project the COCO keypoints with
+characters`` entry (takes a ``renderers.characters.config.CharacterSheetConfig``).
+
+Each character row is one job in its own Python process (``python -m
+renderers.characters.sheet row ...``): reset Blender, load the character and motions through
+``renderers.selection`` and ``renderers.motions.apply`` (so Mixamo files work too), render
+with Workbench, project the COCO keypoints with Blender's
 ``bpy_extras.object_utils.world_to_camera_view`` and draw them. The parent pastes the rows.
 
 Colours (``rig2sketch.drawing.draw_pose``): the character's left blue, right orange, centre
