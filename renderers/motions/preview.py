@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -50,8 +51,10 @@ def draw_poses(rows: Sequence[tuple[str, Sequence[Pose]]], path: Path) -> None:
                 if c == 0 and v == 0:
                     ax.set_title(label, fontsize=7, loc="left")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    partial = Path(path).with_name(f".{Path(path).name}.partial.png")
+    fig.savefig(partial, dpi=90)
     plt.close(fig)
+    os.replace(partial, path)
 
 
 def main(argv: list[str]) -> None:
