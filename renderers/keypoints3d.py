@@ -7,8 +7,9 @@ Definitions (names from ``rig2sketch.skeleton``):
 - COCO face points (nose, eyes, ears):
   * bundled characters: ``face_regressor @ deformed body vertices`` (anny's COCO regressor
     re-expressed on body vertices, see ``renderers.characters.body.face_regressor``);
-  * imported characters: eyes from ``LeftEye``/``RightEye`` bone heads when present, all other
-    face points from the head frame with :data:`HEAD_FACE_OFFSETS`.
+  * imported characters: eyes from ``LeftEye``/``RightEye`` bone heads when present (found in
+    ``bone_names`` or by name after any ``prefix:``), all other face points from the head
+    frame with :data:`HEAD_FACE_OFFSETS`.
 - The head frame of an imported character: origin = Head bone head, unit = head length
   (Head head -> HeadTop_End), axes = the character's left, forward and up in the rest pose
   (left: right-arm head -> left-arm head; up: hips -> head; forward = left x up), carried by
@@ -99,10 +100,18 @@ def _head_frame_points(char, armature_eval, joints: np.ndarray) -> np.ndarray:
     for k, name in enumerate(COCO_FACE):
         out[k] = head + scale * axes @ np.asarray(HEAD_FACE_OFFSETS[name])
     for k, bone in ((1, "LeftEye"), (2, "RightEye")):
-        name = char.bone_names.get(bone)
+        name = char.bone_names.get(bone) or _bone_by_suffix(armature_eval, bone)
         if name is not None and name in armature_eval.pose.bones:
             out[k] = _pose_heads(armature_eval, [name])[0]
     return out
+
+
+def _bone_by_suffix(armature_eval, canonical: str) -> str | None:
+    """The armature's bone named ``canonical`` after any ``prefix:`` (``mixamorig1:LeftEye``)."""
+    for bone in armature_eval.data.bones:
+        if bone.name.rsplit(":", 1)[-1] == canonical:
+            return bone.name
+    return None
 
 
 def world_keypoints(char, depsgraph) -> tuple[np.ndarray, np.ndarray]:

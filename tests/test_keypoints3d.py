@@ -59,6 +59,15 @@ def facts():
     char.armature.scale = (0.5, 0.5, 0.5)
     out["moved"] = read(char)
     out["moved_imported"] = read(imported)
+    char.armature.rotation_euler = (0.0, 0.0, 0.0)
+    char.armature.scale = (1.0, 1.0, 1.0)
+    bpy.context.view_layer.objects.active = char.armature
+    bpy.ops.object.mode_set(mode="EDIT")  # a Mixamo-style eye bone, as some rigs carry
+    eye = char.armature.data.edit_bones.new("mixamorig1:LeftEye")
+    eye.head, eye.tail = (0.03, -0.2, 1.5), (0.03, -0.25, 1.5)
+    eye.parent = char.armature.data.edit_bones[MIXAMO_PREFIX + "Head"]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    out["eye_bone"] = read(imported)
     return out
 
 
@@ -101,6 +110,14 @@ def test_imported_character_face_from_head_frame(facts):
             assert np.linalg.norm(regressed[k] - from_bones[k]) < 0.03 * scale, (state, COCO_KEYPOINTS[k])
     moved, rest = facts["moved"][0], facts["rest"][0]
     assert np.linalg.norm(moved[0] - rest[0]) > 0.3  # the nose really moved with the object
+
+
+def test_imported_eye_bone_is_used_when_present(facts):
+    coco, _ = facts["eye_bone"]
+    head = facts["eye_bone"][1][JOINTS.index("Head")]
+    turn = facts["head_turn"]  # the Head pose from earlier still applies to the new child bone
+    expected = head + turn @ (np.array([0.03, -0.2, 1.5]) - facts["heads"][MIXAMO_PREFIX + "Head"])
+    np.testing.assert_allclose(coco[COCO_KEYPOINTS.index("left_eye")], expected, atol=1e-4)
 
 
 def test_missing_bone_gives_nan_rows(facts):
