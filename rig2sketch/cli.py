@@ -32,6 +32,16 @@ COMMANDS: dict[str, Command] = {
         "flows.pipeline:PipelineConfig",
         "flows.pipeline:pipeline_command",
     ),
+    "render": Command(
+        "render characters x motions from many cameras as line art with COCO keypoints into Parquet shards",
+        "rig2sketch.commands:RenderCommand",
+        "rig2sketch.commands:render_command",
+    ),
+    "characters": Command(
+        "draw a contact sheet: every bundled character in T-pose and three motions, keypoints drawn",
+        "renderers.characters.config:CharacterSheetConfig",
+        "renderers.characters.sheet:characters_command",
+    ),
     "validate": Command(
         "check every shard of a dataset (schema, images, keypoints, unique ids); exit 0 only when clean",
         "shards.validate:ValidateConfig",
