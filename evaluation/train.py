@@ -168,7 +168,7 @@ def train(cfg: TrainConfig, train_records: list[PoseRecord] | None = None,
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
-            history["loss"].append((step, float(loss)))
+            history["loss"].append((step, loss.item()))
             step += 1
             seen += images.shape[0]
         history["samples_per_s"].append(seen / max(1e-9, time.perf_counter() - t0))
