@@ -30,10 +30,13 @@ import numpy as np
 
 DEFAULT_MOTIONS = ("walk", "wave", "kick")
 MOTION_AZIMUTH_DEG = 30.0
+SHEET_SPAN_M = 2.2  # metres shown across a panel: the tallest character in T-pose fits
 
 
 def _frame_camera(bpy, scene, meshes, depsgraph, azimuth_deg: float):
-    """An orthographic camera looking at the character from azimuth (0 = from the front, -Y)."""
+    """An orthographic camera looking at the character from azimuth (0 = from the front, -Y),
+    at one scale for every panel (``SHEET_SPAN_M`` across, unless a pose is wider) with the
+    lowest point near the bottom, so heights compare across the sheet."""
     points = []
     for obj in meshes:
         evaluated = obj.evaluated_get(depsgraph)
@@ -47,10 +50,12 @@ def _frame_camera(bpy, scene, meshes, depsgraph, azimuth_deg: float):
     right = np.array([np.cos(a), np.sin(a), 0.0])
     up = np.array([0.0, 0.0, 1.0])
     u, v = points @ right, points @ up
-    centre = right * (u.min() + u.max()) / 2 + up * (v.min() + v.max()) / 2 + forward * (points @ forward).mean()
+    span = max(SHEET_SPAN_M, 1.12 * max(u.max() - u.min(), v.max() - v.min()))
+    centre = (right * (u.min() + u.max()) / 2 + up * (v.min() - 0.04 * span + span / 2)
+              + forward * (points @ forward).mean())
     cam_data = bpy.data.cameras.new("sheet_camera")
     cam_data.type = "ORTHO"
-    cam_data.ortho_scale = 1.12 * max(u.max() - u.min(), v.max() - v.min())
+    cam_data.ortho_scale = span
     cam = bpy.data.objects.new("sheet_camera", cam_data)
     scene.collection.objects.link(cam)
     cam.location = (centre - 10.0 * forward).tolist()
