@@ -162,7 +162,8 @@ class EvaluateConfig:
 class PredictConfig:
     """COCO-format predictions for a folder of images; one person per image, box = the whole
     image unless ``boxes`` (a COCO JSON with images + annotations bboxes) is given.
-    ``checkpoint=""`` uses the bundled default model."""
+    ``checkpoint=""`` uses the bundled default model; ``model`` describes a foreign (official /
+    mmpose) checkpoint, rig2sketch files carry their own. ``draw``: a folder for overlays."""
 
     images: str = ""
     out: str = "preds.json"
@@ -171,6 +172,7 @@ class PredictConfig:
     device: str = "auto"
     batch_size: int = 16
     draw: str = ""
+    model: ModelConfig = field(default_factory=ModelConfig)
 
     def __post_init__(self) -> None:
         _check(bool(self.images), "predict.images", "a folder of images", self.images)

@@ -1,0 +1,76 @@
+"""Export round trips: shards -> COCO JSON -> pycocotools -> COCOeval; shards -> YOLO pose."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from evaluation import stickfigures
+from evaluation.config import ExportConfig
+from evaluation.data import load_coco_records
+from evaluation.export import export, flip_index
+from rig2sketch.skeleton import COCO_KEYPOINTS, COCO_SIGMAS
+from shards import iter_samples
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("ds")
+    stickfigures.write_dataset(out, 10, (64, 96), np.random.default_rng(3))
+    return str(out)
+
+
+def test_coco_export_round_trips_through_pycocotools(dataset, tmp_path) -> None:
+    counts = export(ExportConfig(dataset=dataset, out=str(tmp_path / "coco"), format="coco"))
+    assert counts == {"train": 8, "val": 2}
+    ann = tmp_path / "coco" / "annotations" / "person_keypoints_train.json"
+    coco = COCO(str(ann))
+    cat = coco.loadCats(1)[0]
+    assert cat["keypoints"] == list(COCO_KEYPOINTS) and [16, 14] in cat["skeleton"]
+    assert min(min(e) for e in cat["skeleton"]) == 1
+    rows = [r for r in iter_samples(dataset) if r["split"] == "train"]
+    first_id = sorted(coco.getImgIds())[0]
+    first = coco.loadAnns(coco.getAnnIds(imgIds=[first_id]))[0]
+    assert np.allclose(np.reshape(first["keypoints"], (17, 3)), rows[0]["keypoints"])
+    image = cv2.imread(str(tmp_path / "coco" / "images" / coco.loadImgs(first_id)[0]["file_name"]))
+    assert image.shape[:2] == (96, 64)
+    # Ground truth as predictions scores AP 1 under COCOeval.
+    results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
+               for a in coco.dataset["annotations"]]
+    ev = COCOeval(coco, coco.loadRes(results), "keypoints")
+    ev.params.kpt_oks_sigmas = np.asarray(COCO_SIGMAS)
+    ev.evaluate(), ev.accumulate(), ev.summarize()
+    assert ev.stats[0] == pytest.approx(1.0)
+    # And the evaluation stage reads the export back as a COCO set.
+    records = load_coco_records(str(tmp_path / "coco" / "images"), str(ann))
+    assert len(records) == 8 and Path(records[0].image).is_file()
+
+
+def test_yolo_export_layout(dataset, tmp_path) -> None:
+    export(ExportConfig(dataset=dataset, out=str(tmp_path / "yolo"), format="yolo"))
+    yaml = (tmp_path / "yolo" / "data.yaml").read_text()
+    assert "kpt_shape: [17, 3]" in yaml and f"flip_idx: {flip_index()}" in yaml
+    assert flip_index()[:5] == [0, 2, 1, 4, 3]
+    labels = sorted((tmp_path / "yolo" / "labels" / "train").glob("*.txt"))
+    images = sorted((tmp_path / "yolo" / "images" / "train").glob("*.png"))
+    assert len(labels) == len(images) == 8
+    values = labels[0].read_text().split()
+    assert values[0] == "0" and len(values) == 1 + 4 + 17 * 3
+    row = next(r for r in iter_samples(dataset) if r["split"] == "train")
+    kx, ky = float(values[5]) * 64, float(values[6]) * 96
+    assert np.allclose([kx, ky], row["keypoints"][0, :2], atol=1e-3)
+
+
+def test_export_refuses_to_overwrite(dataset, tmp_path) -> None:
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("1")
+    with pytest.raises(FileExistsError, match="not empty"):
+        export(ExportConfig(dataset=dataset, out=str(tmp_path / "busy")))
+    with pytest.raises(ValueError, match="export.format"):
+        ExportConfig(dataset=dataset, out="x", format="voc")
