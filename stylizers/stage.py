@@ -20,7 +20,7 @@ import torch
 
 from rig2sketch.seeding import derive_seed, stable_hash
 from shards import ShardWriter, decode_png, encode_png, iter_samples, shard_metadata
-from stylizers.base import STYLIZERS, StylizerRunner
+from stylizers.base import StylizerRunner, build_stylizer
 from stylizers.config import StylizeConfig
 from stylizers.style_bank import StyleBank, StyleBankError
 
@@ -39,7 +39,7 @@ def load_stage(cfg: StylizeConfig) -> tuple[StylizerRunner, LoadedStyles]:
     if cfg.style.per_image > len(bank) or cfg.style.mix > len(bank):
         raise StyleBankError(f"style.per_image={cfg.style.per_image} and style.mix={cfg.style.mix} need that many "
                              f"distinct styles, but the selection from {bank.root} has {len(bank)}")
-    stylizer = STYLIZERS.get(cfg.stylizer.name)(cfg.stylizer)
+    stylizer = build_stylizer(cfg.stylizer)
     runner = StylizerRunner.create(stylizer, cfg.stylizer.device, cfg.stylizer.batch_size)
     images = [bank.load(i, cfg.stylizer.style_size) for i in bank.ids()]
     codes = runner.embed_styles([torch.from_numpy(im.transpose(2, 0, 1).copy()) for im in images])

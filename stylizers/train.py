@@ -35,9 +35,15 @@ def outline(ink_rgb: np.ndarray) -> np.ndarray:
 
 
 def load_content(sources: list[str], bank: StyleBank) -> list[np.ndarray]:
-    """Content images ``H, W, 3`` float32 in [0, 1] from shard folders / image folders / the bank's peeps."""
+    """Content images ``H, W, 3`` float32 in [0, 1] from shard folders, image folders and ``peeps`` (the
+    bank's Open Peeps as flat ink and as outlines); no sources = ``peeps``."""
     images: list[np.ndarray] = []
-    for src in sources:
+    for src in sources or ["peeps"]:
+        if src == "peeps":
+            for pid in (e.id for e in bank.entries if "open-peeps" in e.tags):
+                flat = bank.load(pid, 256)
+                images += [flat, outline(flat)]
+            continue
         p = Path(src)
         if not p.exists():
             raise FileNotFoundError(f"content source {p} does not exist")
@@ -51,28 +57,25 @@ def load_content(sources: list[str], bank: StyleBank) -> list[np.ndarray]:
         else:
             for f in sorted(f for f in p.rglob("*") if f.suffix.lower() in (".png", ".jpg", ".jpeg")):
                 images.append(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0)
-    if not sources:
-        peeps = [e.id for e in bank.entries if "open-peeps" in e.tags]
-        for pid in peeps:
-            flat = bank.load(pid, 256)
-            images += [flat, outline(flat)]
     if not images:
         raise ValueError(f"no content images found in {sources}")
     return images
 
 
-def random_crop(img: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
-    """A random square crop covering 50-100 % of the shorter side, resized to ``size``, maybe flipped."""
+def random_crop(img: np.ndarray, size: int, rng: np.random.Generator,
+                scale: tuple[float, float] = (0.5, 1.0)) -> np.ndarray:
+    """A random square crop of side ``scale`` x the shorter side, resized to ``size``, maybe flipped."""
     h, w = img.shape[:2]
-    side = int(min(h, w) * rng.uniform(0.5, 1.0))
+    side = max(8, int(min(h, w) * rng.uniform(*scale)))
     y, x = rng.integers(0, h - side + 1), rng.integers(0, w - side + 1)
     crop = cv2.resize(img[y:y + side, x:x + side], (size, size), interpolation=cv2.INTER_AREA)
     return crop[:, ::-1] if rng.random() < 0.5 else crop
 
 
-def batch(images: list[np.ndarray], n: int, size: int, rng: np.random.Generator) -> torch.Tensor:
+def batch(images: list[np.ndarray], n: int, size: int, rng: np.random.Generator,
+          scale: tuple[float, float] = (0.5, 1.0)) -> torch.Tensor:
     picks = rng.integers(0, len(images), size=n)
-    arr = np.stack([random_crop(images[i], size, rng) for i in picks])
+    arr = np.stack([random_crop(images[i], size, rng, scale) for i in picks])
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
 
 
@@ -99,6 +102,7 @@ def train_stylizer(cfg: TrainStylizerConfig) -> Path:
     from safetensors.torch import load_file
 
     torch.set_num_threads(cfg.threads)
+    cv2.setNumThreads(1)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     device = torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
@@ -123,11 +127,12 @@ def train_stylizer(cfg: TrainStylizerConfig) -> Path:
     opt = torch.optim.Adam(decoder.parameters(), lr=cfg.lr)
     log: list[dict] = []
     start = time.perf_counter()
+    steps_done = 0
     for step in range(1, cfg.steps + 1):
         for group in opt.param_groups:  # the reference's inverse-time decay
             group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * step)
-        c = batch(content_images, cfg.batch_size, cfg.crop, rng).to(device)
-        s = batch(style_images, cfg.batch_size, cfg.crop, rng).to(device)
+        c = batch(content_images, cfg.batch_size, cfg.crop, rng, cfg.crop_scale).to(device)
+        s = batch(style_images, cfg.batch_size, cfg.crop, rng, cfg.crop_scale).to(device)
         loss_c, loss_s = adain_losses(encoder, decoder, c, s)
         loss = cfg.content_weight * loss_c + cfg.style_weight * loss_s
         opt.zero_grad(set_to_none=True)
@@ -140,9 +145,15 @@ def train_stylizer(cfg: TrainStylizerConfig) -> Path:
             print(json.dumps(entry), flush=True)
             save_safetensors_fp16(decoder.state_dict(), out / DECODER_FILE, _decoder_meta(cfg, step))
             (out / "losses.json").write_text(json.dumps(log))
+        steps_done = step
+        if cfg.max_minutes > 0 and time.perf_counter() - start > 60 * cfg.max_minutes:
+            break
     seconds = time.perf_counter() - start
-    save_safetensors_fp16(decoder.state_dict(), out / DECODER_FILE, _decoder_meta(cfg, cfg.steps))
-    write_model_card(out, cfg, log, seconds, len(content_images), bank, device)
+    if not log or log[-1]["step"] != steps_done:
+        log.append({"step": steps_done, "content": loss_c.item(), "style": loss_s.item(), "seconds": round(seconds, 1)})
+        (out / "losses.json").write_text(json.dumps(log))
+    save_safetensors_fp16(decoder.state_dict(), out / DECODER_FILE, _decoder_meta(cfg, steps_done))
+    write_model_card(out, cfg, log, seconds, len(content_images), bank, device, steps_done)
     return out
 
 
@@ -152,12 +163,12 @@ def _decoder_meta(cfg: TrainStylizerConfig, step: int) -> dict[str, str]:
 
 
 def write_model_card(out: Path, cfg: TrainStylizerConfig, log: list[dict], seconds: float, n_content: int,
-                     bank: StyleBank, device: torch.device) -> None:
+                     bank: StyleBank, device: torch.device, steps_done: int) -> None:
     hw = f"{device.type}: " + (torch.cuda.get_device_name() if device.type == "cuda"
                                else f"{platform.processor() or platform.machine()}, {cfg.threads} torch threads")
     first, last = (log[0], log[-1]) if log else ({}, {})
-    content_desc = ", ".join(cfg.content) if cfg.content else (
-        "bundled Open Peeps figures (data/styles/peeps) as flat ink and as 1-px outlines")
+    peeps = "the bundled Open Peeps figures (data/styles/peeps) as flat ink and as 1-px outlines"
+    content_desc = "; ".join(peeps if c == "peeps" else f"`{c}`" for c in (cfg.content or ["peeps"]))
     text = f"""# AdaIN decoder for the VGG-16 (HED) encoder — model card
 
 - Files: `{ENCODER_FILE}` (encoder to relu4_1, fp16), `{DECODER_FILE}` (decoder, fp16), `losses.json`.
@@ -166,10 +177,12 @@ def write_model_card(out: Path, cfg: TrainStylizerConfig, log: list[dict], secon
   2015: Keras VGG-16 ImageNet weights fine-tuned on BSDS500 edges; MIT), reflection padding, frozen;
   first layer = fixed 1x1 conv doing Caffe preprocessing of RGB [0, 1] input.
 - Decoder: trained from scratch by `stylizers/train.py` (`rig2sketch train-stylizer stylizer=adain`).
-- Content data: {content_desc}; {n_content} images, random crops {cfg.crop} px (50-100 % of the short side), flips.
+- Content data: {content_desc}; {n_content} images, random crops resized to {cfg.crop} px
+  ({cfg.crop_scale[0]:.0%}-{cfg.crop_scale[1]:.0%} of the short side), flips.
 - Style data: style bank `{bank.root}` ({len(bank)} images: Open Peeps CC0 + generated line styles).
 - Objective: content weight {cfg.content_weight}, style weight {cfg.style_weight} (mean/std at relu1_1..relu4_1).
-- Optimiser: Adam lr {cfg.lr}, inverse-time decay {cfg.lr_decay}; batch {cfg.batch_size}; steps {cfg.steps}; seed {cfg.seed}.
+- Optimiser: Adam lr {cfg.lr}, inverse-time decay {cfg.lr_decay}; batch {cfg.batch_size}; steps {steps_done}
+  (of {cfg.steps} planned{f", stopped by max_minutes={cfg.max_minutes}" if steps_done < cfg.steps else ""}); seed {cfg.seed}.
 - Hardware: {hw}; wall time {seconds / 60:.1f} min.
 - Losses (content / style): first logged step {first.get('step')}: {first.get('content', float('nan')):.3f} /
   {first.get('style', float('nan')):.3f}; final step {last.get('step')}: {last.get('content', float('nan')):.3f} /

@@ -192,3 +192,47 @@ def test_style_loss_falls_with_alpha_and_content_stays_bounded(bundled, figure):
         bundled.alpha = 1.0
         assert losses[1.0][0] < 0.8 * losses[0.0][0], (style_id, losses)
         assert losses[1.0][1] <= CONTENT_BOUND, (style_id, losses)
+
+
+def test_frechet_distance_matches_the_sqrtm_formula():
+    from scipy import linalg
+
+    from stylizers.metrics import frechet_distance
+
+    rng = np.random.default_rng(0)
+    for n, d in ((40, 8), (12, 30)):  # full-rank and low-rank covariances
+        a, b = rng.normal(size=(n, d)), rng.normal(1.0, 2.0, size=(n + 5, d))
+        ca, cb = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+        ref = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(ca) + np.trace(cb) - 2 * np.trace(linalg.sqrtm(ca @ cb).real)
+        assert frechet_distance(a, b) == pytest.approx(ref, rel=1e-6)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_one_training_step_on_render_shards_writes_loadable_weights_and_card(tmp_path):
+    from shards import ShardWriter
+    from stylizers.config import TrainStylizerConfig
+    from stylizers.train import train_stylizer
+    from tests.test_stylizers_flow import render_rows
+
+    with ShardWriter(tmp_path / "raw" / "job-0000.parquet", metadata={"config_hash": "x", "seed": 0}) as w:
+        for row in render_rows([(64, 64), (64, 64)]):
+            w.write(row)
+    out = train_stylizer(TrainStylizerConfig(out=str(tmp_path / "w"), content=[str(tmp_path / "raw")], steps=1,
+                                             batch_size=1, crop=32, threads=1, log_every=1))
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "2 images" in card and "steps 1" in card and str(tmp_path / "raw") in card
+    reloaded = load_bundled(out)
+    assert reloaded.decoder.state_dict()["1.weight"].dtype == torch.float32
+    x = torch.rand(1, 3, 32, 32)
+    assert StylizerRunner.create(reloaded, "cpu").stylize(x, torch.rand(1, 1024), torch.ones(1, 1)).shape == x.shape
+
+
+def test_build_stylizer_finds_registered_stylizers_in_a_fresh_process():
+    import subprocess
+    import sys
+
+    code = ("from stylizers.base import STYLIZERS, build_stylizer; from stylizers.config import AdaINConfig; "
+            "assert STYLIZERS.names() == []; s = build_stylizer(AdaINConfig(alpha=0.5)); "
+            "print(type(s).__name__, s.alpha, STYLIZERS.names())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "AdaINStylizer 0.5 ['adain']"
