@@ -194,8 +194,9 @@ class ExportConfig:
 
 @dataclass
 class VariantConfig:
-    """One row of the thesis table: train on ``datasets`` with augmentation ``augment``.
-    ``init`` overrides the experiment's initialisation (a checkpoint path)."""
+    """One row of the thesis table: train on ``datasets`` (names of the experiment's datasets,
+    or directories) with augmentation preset ``augment``; ``init`` overrides the experiment's
+    initialisation (a checkpoint path)."""
 
     name: str = ""
     datasets: list[str] = field(default_factory=list)
@@ -204,25 +205,38 @@ class VariantConfig:
 
     def __post_init__(self) -> None:
         _check(bool(self.name), "variant.name", "a non-empty name", self.name)
+        _check(bool(self.datasets), f"variant[{self.name}].datasets", "one or more dataset names", self.datasets)
         _check(self.augment in AUGMENT_PRESETS, f"variant[{self.name}].augment", f"one of {AUGMENT_PRESETS}",
                self.augment)
 
 
 @dataclass
 class ExperimentConfig:
-    """The thesis experiment: train each variant, score each on every eval set, plus the
-    BlazePose zero-shot row and the cross-validation matrix (train on row, test on column
-    among the variants' own held-out splits)."""
+    """The thesis experiment: train each variant, score each on the held-out split of every
+    dataset in ``test_on`` and on every extra ``eval_sets`` entry (e.g. real sketches in COCO
+    format), plus the BlazePose zero-shot row; the cross-validation matrix is train on row,
+    test on column over ``test_on``.
+
+    ``datasets`` maps names to dataset directories. ``holdout``: characters (and styles)
+    never trained on; with ``holdout.characters`` empty, ``auto_holdout`` characters (the
+    last names in sorted order) are held out.
+    """
 
     name: str = "thesis_table"
     out_dir: str = "runs/experiments/thesis_table"
+    datasets: dict[str, str] = field(default_factory=dict)
     variants: list[VariantConfig] = field(default_factory=list)
+    test_on: list[str] = field(default_factory=list)
     eval_sets: list[EvalSet] = field(default_factory=list)
+    holdout: HoldoutConfig = field(default_factory=HoldoutConfig)
+    auto_holdout: int = 1
     train: TrainConfig = field(default_factory=TrainConfig)
     blazepose: bool = True
-    cross_validation: bool = True
+    max_eval_samples: int = 0
 
     def __post_init__(self) -> None:
         _check(len(self.variants) >= 1, "experiment.variants", "at least one variant", self.variants)
         names = [v.name for v in self.variants]
         _check(len(set(names)) == len(names), "experiment.variants", "unique names", names)
+        _check(self.auto_holdout >= 1, "experiment.auto_holdout", ">= 1", self.auto_holdout)
+        _check(self.max_eval_samples >= 0, "experiment.max_eval_samples", ">= 0 (0 = all)", self.max_eval_samples)

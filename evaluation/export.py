@@ -131,3 +131,9 @@ def export(cfg: ExportConfig) -> dict[str, int]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return counts
+
+
+def export_dataset(cfg: ExportConfig) -> Path:
+    """``export`` for callers that want the output folder (the pipeline's export task)."""
+    export(cfg)
+    return Path(cfg.out)

@@ -1,0 +1,149 @@
+"""``rig2sketch evaluate experiment=thesis_table``: the thesis experiment as a Prefect flow.
+
+Datasets named by the experiment that do not exist yet are made first: ``raw`` with the render
+flow, every ``stylize`` step from ``raw`` with the stylize flow. Then one task per variant
+trains HRNet, one task per model scores it on every held-out set, BlazePose is scored as the
+zero-shot row, and the table, chart and cross-validation matrix are written (evaluation.experiments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from evaluation import experiments
+from evaluation.config import (AugmentConfig, ExperimentConfig, HoldoutConfig, ModelConfig, TrainConfig,
+                               VariantConfig)
+from flows.pipeline import StylizeStep
+from renderers.config import RenderConfig
+
+
+@dataclass
+class EvaluateCommand:
+    """``experiment``: what to train and score. ``renderer`` / ``stylize``: how to make the
+    datasets ``raw`` and ``<step name>`` under ``<experiment.out_dir>/data`` when
+    ``experiment.datasets`` does not point at existing ones."""
+
+    experiment: ExperimentConfig = field(default_factory=lambda: ExperimentConfig(
+        variants=[VariantConfig(name="plain contours", datasets=["raw"])]))
+    renderer: RenderConfig = field(default_factory=RenderConfig)
+    stylize: list[StylizeStep] = field(default_factory=list)
+    seed: int = 0
+
+
+@task(name="make-raw", cache_policy=NO_CACHE)
+def make_raw(renderer: RenderConfig, out: str, seed: int) -> str:
+    from flows.render import render_flow
+
+    return str(render_flow(replace(renderer, out_dir=out, seed=seed)))
+
+
+@task(name="make-stylized", cache_policy=NO_CACHE)
+def make_stylized(step: StylizeStep, raw: str, out: str, seed: int) -> str:
+    from flows.stylize import stylize_flow
+    from stylizers.config import StylizeConfig
+
+    return str(stylize_flow(StylizeConfig(dataset=raw, out=out, stylizer=step.stylizer, style=step.style, seed=seed)))
+
+
+@task(name="train-variant", cache_policy=NO_CACHE)
+def train_variant_task(variant: VariantConfig, cfg: ExperimentConfig, holdout: HoldoutConfig) -> dict:
+    return experiments.train_variant(variant, cfg, holdout)
+
+
+@task(name="score-model", cache_policy=NO_CACHE)
+def score_task(model_path: str, sets: dict, device: str, batch_size: int) -> dict:
+    return experiments.score_model(model_path, sets, device, batch_size)
+
+
+@task(name="score-blazepose", cache_policy=NO_CACHE)
+def blazepose_task(sets: dict) -> dict:
+    return experiments.score_blazepose(sets)
+
+
+def _has_shards(path: str) -> bool:
+    return Path(path).is_dir() and any(Path(path).glob("*.parquet"))
+
+
+def ensure_datasets(cmd: EvaluateCommand) -> ExperimentConfig:
+    """Make the missing ``raw`` / stylized datasets; returns the experiment with every name mapped."""
+    exp = cmd.experiment
+    data = Path(exp.out_dir) / "data"
+    steps = {s.name: s for s in cmd.stylize}
+    needed = {d for v in exp.variants for d in v.datasets} | set(exp.test_on)
+    datasets = dict(exp.datasets)
+    for name in sorted(needed):
+        if name in datasets and _has_shards(datasets[name]):
+            continue
+        if name != "raw" and name not in steps and _has_shards(name):
+            datasets[name] = name
+            continue
+        if name != "raw" and name not in steps:
+            raise ValueError(f"dataset {name!r} is neither a directory of shards, nor 'raw', nor a stylize step "
+                             f"({', '.join(steps) or 'none configured'}); add it to experiment.datasets or stylize")
+    if any(n == "raw" or n in steps for n in needed) and not _has_shards(datasets.get("raw", "")):
+        datasets["raw"] = make_raw(cmd.renderer, str(data / "raw"), cmd.seed)
+    for name in sorted(needed & set(steps)):
+        if not _has_shards(datasets.get(name, "")):
+            datasets[name] = make_stylized(steps[name], datasets["raw"], str(data / name), cmd.seed)
+    return replace(exp, datasets=datasets)
+
+
+@flow(name="evaluate-experiment", log_prints=True)
+def experiment_flow(cmd: EvaluateCommand) -> Path:
+    """Make data, train every variant, score everything; returns the path of table.md."""
+    logger = get_run_logger()
+    exp = ensure_datasets(cmd)
+    holdout = experiments.effective_holdout(exp)
+    logger.info("held out for validation: %s", holdout)
+    sets = experiments.eval_records(exp, holdout)
+    results, trained = {}, {}
+    if exp.blazepose:
+        results[experiments.BLAZEPOSE_ROW] = blazepose_task(sets)
+    # Variants train one after another: each uses every core (torch threads), so running
+    # them side by side would only contend.
+    for variant in exp.variants:
+        trained[variant.name] = train_variant_task(variant, exp, holdout)
+        logger.info("trained %s: %s", variant.name, {k: trained[variant.name][k] for k in ("steps", "best_AP")})
+        results[variant.name] = score_task(trained[variant.name]["model"], sets, exp.train.device,
+                                           exp.train.batch_size)
+    table = experiments.write_results(exp, results, trained, holdout, {k: len(v) for k, v in sets.items()})
+    create_markdown_artifact(key="thesis-table", markdown=table.read_text()[:20000],
+                             description=f"{exp.name} results")
+    return table
+
+
+def evaluate_command(cmd: EvaluateCommand) -> Path:
+    """CLI entry of ``rig2sketch evaluate``."""
+    return experiment_flow(cmd)
+
+
+def run_variants(datasets: dict[str, str]) -> list[VariantConfig]:
+    """Thesis rows for a pipeline run's datasets: each dataset as is, plus raw with the seed's
+    augmentations."""
+    variants = [VariantConfig(name="plain contours" if n == "raw" else n, datasets=[n]) for n in datasets]
+    if "raw" in datasets:
+        variants.append(VariantConfig(name="plain contours + augmentations", datasets=["raw"], augment="seed"))
+    return variants
+
+
+def evaluate_run_flow(datasets: dict[str, str], out_dir: str, seed: int) -> str:
+    """The pipeline's evaluate step: the CPU preset on a run's datasets; returns table.md's path."""
+    exp = ExperimentConfig(
+        name="thesis_table", out_dir=out_dir, datasets=dict(datasets), variants=run_variants(datasets),
+        test_on=list(datasets), train=cpu_train_preset(seed))
+    return str(experiment_flow(EvaluateCommand(experiment=exp, seed=seed)))
+
+
+def cpu_train_preset(seed: int) -> TrainConfig:
+    """The CPU preset's training (mirrors configs/experiment/thesis_table.yaml)."""
+    return TrainConfig(model=ModelConfig(arch="w18_small", input_width=96, input_height=128, sigma=1.5),
+                       augment=AugmentConfig(), epochs=4, batch_size=16, lr=2e-3, warmup_steps=20,
+                       max_train_samples=600, max_val_samples=200, device="auto", seed=seed)
+
+
+__all__ = ["EvaluateCommand", "experiment_flow", "evaluate_command", "evaluate_run_flow"]
