@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ARCHS = ("w32", "w48", "w18_small", "tiny")
+ARCHS = ("w32", "w48", "w18_small", "small", "tiny")
 REFINES = ("dark", "quarter", "none")
 AUGMENT_PRESETS = ("none", "standard", "seed", "strong")
 DEVICES = ("auto", "cpu", "cuda")
