@@ -23,9 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -194,8 +195,8 @@ def render_jobs_flow(cfg: RenderConfig) -> str:
     return str(out)
 
 
-def task_runner(cfg: RenderConfig):
-    """Prefect task runner for ``cfg.runner``."""
+def task_runner(cfg: RenderConfig, worker_env: dict[str, str] | None = None):
+    """Prefect task runner for ``cfg.runner``; ``worker_env`` reaches LocalCluster workers."""
     if cfg.runner.kind == "local":
         return ThreadPoolTaskRunner(max_workers=cfg.runner.workers)
     from prefect_dask import DaskTaskRunner
@@ -203,13 +204,42 @@ def task_runner(cfg: RenderConfig):
     if cfg.runner.address:
         return DaskTaskRunner(address=cfg.runner.address)
     return DaskTaskRunner(cluster_kwargs={"n_workers": cfg.runner.workers, "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None})
+                                          "processes": True, "dashboard_address": None,
+                                          "env": dict(worker_env or {})})
+
+
+@contextmanager
+def shared_prefect_api(cfg: RenderConfig) -> Iterator[dict[str, str]]:
+    """Env for Dask workers so their task runs report to this flow's Prefect API.
+
+    Without a configured ``PREFECT_API_URL`` Prefect runs an ephemeral server inside the flow's
+    process, and each Dask worker process would start its own (slow, and they time out on a
+    loaded machine). So for a Dask LocalCluster we start the ephemeral server up front and point
+    both the flow and the workers at it. Workers of an existing cluster (``runner.address``)
+    need ``PREFECT_API_URL`` set where they run."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    configured = PREFECT_API_URL.value()
+    if cfg.runner.kind != "dask" or configured:
+        yield {"PREFECT_API_URL": configured} if configured else {}
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start(timeout=120)
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield {"PREFECT_API_URL": server.api_url}
+    finally:
+        server.stop()
 
 
 def render_flow(cfg: RenderConfig) -> Path:
     """Render ``cfg`` into ``cfg.out_dir`` (shards + manifest + summary + contact sheet);
     returns the dataset directory. Entry point of ``rig2sketch render``."""
-    return Path(render_jobs_flow.with_options(task_runner=task_runner(cfg))(cfg))
+    with shared_prefect_api(cfg) as worker_env:
+        runner = task_runner(cfg, worker_env)
+        return Path(render_jobs_flow.with_options(task_runner=runner)(cfg))
 
 
 def render_command(cfg: RenderConfig) -> Path:

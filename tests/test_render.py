@@ -186,3 +186,21 @@ def test_same_config_and_seed_give_identical_bytes(tmp_path):
     # The second call finds the complete shard and skips it.
     again = run_job_process(job, tmp_path / "a" / "shard.parquet", timeout_s=300, retries=0)
     assert again["status"] == "skipped" and again["rows"] == 4
+
+
+@pytest.mark.parametrize("name", ["default", "seed", "sampled", "dask"])
+def test_renderer_yaml_files_compose_into_the_config(name):
+    from omegaconf import OmegaConf
+
+    from rig2sketch.paths import CONFIG_DIR
+
+    def load(file: str):
+        node = OmegaConf.load(CONFIG_DIR / "renderer" / f"{file}.yaml")
+        parents = [load(p) for p in node.pop("defaults", []) if p != "_self_"]
+        return OmegaConf.merge(*parents, node) if parents else node
+
+    cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(RenderConfig), load(name)))
+    assert isinstance(cfg, RenderConfig) and isinstance(cfg.camera, CameraConfig)
+    assert cfg.camera.count == 8
+    with pytest.raises(Exception, match="camras"):
+        OmegaConf.merge(OmegaConf.structured(RenderConfig), {"camras": 8})

