@@ -18,11 +18,14 @@ from evaluation.hrnet import PoseHRNet, build_hrnet, load_weights
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "data" / "weights" / "hrnet" / "rig2sketch_hrnet.safetensors"
 
 
-def save_model(model: PoseHRNet, cfg: ModelConfig, path: str | Path, extra: dict | None = None) -> Path:
-    """Write weights + ``ModelConfig`` (and ``extra`` notes) to a safetensors file atomically."""
+def save_model(model: PoseHRNet, cfg: ModelConfig, path: str | Path, extra: dict | None = None,
+               half: bool = False) -> Path:
+    """Write weights + ``ModelConfig`` (and ``extra`` notes) to a safetensors file atomically;
+    ``half`` stores fp16 (loading converts back to the model's dtype)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()
+    dtype = torch.float16 if half else torch.float32
+    state = {k: v.detach().to(dtype).contiguous().cpu() for k, v in model.state_dict().items()
              if not k.endswith("num_batches_tracked")}
     meta = {"rig2sketch.model": json.dumps(asdict(cfg)), "format": "pt"}
     meta.update({f"rig2sketch.{k}": json.dumps(v) for k, v in (extra or {}).items()})

@@ -50,3 +50,21 @@ def test_experiment_config_errors() -> None:
         ExperimentConfig(variants=[])
     with pytest.raises(ValueError, match="augment"):
         VariantConfig(name="x", datasets=["raw"], augment="wild")
+
+
+@pytest.mark.slow
+def test_evaluate_flow_uses_existing_datasets(tmp_path, prefect_harness) -> None:
+    from flows.evaluate import EvaluateCommand, experiment_flow
+
+    rng = np.random.default_rng(1)
+    stickfigures.write_dataset(tmp_path / "raw", 8, (64, 80), rng, characters=("a", "b"))
+    exp = ExperimentConfig(
+        name="flow", out_dir=str(tmp_path / "exp"), datasets={"raw": str(tmp_path / "raw")},
+        variants=[VariantConfig(name="plain contours", datasets=["raw"])], test_on=["raw"], blazepose=False,
+        train=TrainConfig(model=ModelConfig(arch="tiny", input_width=64, input_height=64, sigma=1.0),
+                          epochs=1, max_steps=1, batch_size=4, device="cpu", val_every_epochs=5))
+    table = experiment_flow(EvaluateCommand(experiment=exp))
+    assert "| plain contours | standard |" in table.read_text()
+    with pytest.raises(ValueError, match="neither a directory"):
+        experiment_flow(EvaluateCommand(experiment=ExperimentConfig(
+            out_dir=str(tmp_path / "x"), variants=[VariantConfig(name="v", datasets=["stytr2_12"])])))
