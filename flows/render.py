@@ -30,6 +30,7 @@ from typing import Any, Iterator
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -143,7 +144,7 @@ def run_job_process(job: RenderJob, shard: Path, timeout_s: float, retries: int)
     raise RuntimeError(f"render job {job.job_id} failed {len(errors)} time(s):\n" + "\n".join(errors))
 
 
-@task(name="render-job")
+@task(name="render-job", cache_policy=NO_CACHE)  # the shard on disk is the cache (see shard_is_complete)
 def render_job(job: RenderJob, shard: str, timeout_s: float, retries: int) -> dict[str, Any]:
     return run_job_process(job, Path(shard), timeout_s, retries)
 

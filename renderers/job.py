@@ -26,6 +26,7 @@ from renderers.config import FrameConfig, RenderConfig
 from renderers.contours import CONTOURS
 from renderers.contours.base import LineSettings, PassRender, linear_to_srgb, over_white
 from renderers.contours.freestyle import setup_freestyle
+from renderers.parts import setup_part_aov
 from renderers.projection import blender_matrix_world, project_points
 from renderers.visibility import scene_ray_caster, visibility_flags
 
@@ -186,6 +187,8 @@ def _extras(passes: dict[str, np.ndarray], mask: np.ndarray, placed: PlacedCamer
         n = passes["normal"] @ placed.world_to_cam[:3, :3].T
         rgb = np.round((np.clip(n, -1, 1) + 1.0) * 127.5).astype(np.uint8)
         out["normal"] = np.where(mask[..., None], rgb, 0).astype(np.uint8)
+    if wanted.parts:  # uint8 part ids of renderers.parts.PARTS, 0 = background
+        out["parts"] = np.where(mask, np.round(passes["part"]), 0).astype(np.uint8)
     return out
 
 
@@ -197,14 +200,11 @@ def iter_render(job: RenderJob, scratch: Path) -> Iterator[dict[str, Any]]:
     ``area`` float, ``frame`` int, ``camera`` str, ``intrinsics`` ``3, 3``, ``extrinsics``
     ``4, 4`` (world->camera, OpenCV), ``params`` dict, and the optional extras switched on in
     ``settings.outputs``: ``shaded`` ``H, W, 3`` uint8, ``mask`` ``H, W`` uint8, ``depth``
-    ``H, W`` uint16 (mm), ``normal`` ``H, W, 3`` uint8.
+    ``H, W`` uint16 (mm), ``normal`` ``H, W, 3`` uint8, ``parts`` ``H, W`` uint8 part ids.
     """
     from renderers.blender import reset_blender
 
     cfg = job.settings
-    if cfg.outputs.parts:
-        raise ValueError("renderer.outputs.parts (body-part segmentation) is not implemented yet; "
-                         "set renderer.outputs.parts=false")
     bpy = reset_blender()
     rng = np.random.default_rng(job.seed)
     character, frames, keypoints_fn = _load(cfg.scene_loader)(job, rng)
@@ -237,6 +237,9 @@ def iter_render(job: RenderJob, scratch: Path) -> Iterator[dict[str, Any]]:
     # from a second anti-aliased render with Freestyle off.
     passes = set(method.passes) | {"alpha"} | ({"image"} if shaded else set())
     passes |= {name for name in ("depth", "normal") if getattr(cfg.outputs, name)}
+    if cfg.outputs.parts:
+        setup_part_aov(bpy, scene, character)
+        passes.add("part")
     renderer = PassRender(bpy, scene, passes, scratch)
     for frame in frames:
         scene.frame_set(frame)
@@ -318,7 +321,7 @@ def write_shard(job: RenderJob, path: Path) -> tuple[int, float]:
                 for key in ("keypoints", "joints", "bbox", "area", "frame", "camera", "intrinsics",
                             "extrinsics"):
                     row[key] = item[key]
-                for key in ("shaded", "mask", "depth", "normal"):
+                for key in ("shaded", "mask", "depth", "normal", "parts"):
                     if key in item:
                         row[key] = encode_png(item[key])
                 writer.write(row)

@@ -11,6 +11,7 @@ import pytest
 from renderers.cameras import PlacedCamera, ViewSpec, frame_view
 from renderers.config import CameraConfig, FrameConfig, OutputConfig, RenderConfig
 from renderers.job import RenderJob, label_points, render, select_frames, silhouette_box
+from renderers.parts import PARTS, part_of_bone
 from renderers.projection import intrinsics, look_at_rotation, world_to_camera
 from renderers.visibility import visibility_flags
 from rig2sketch.skeleton import COCO_KEYPOINTS
@@ -45,6 +46,14 @@ def test_select_frames_step_random_and_cap():
     assert len(set(picked)) == 5 and picked == sorted(picked)
     assert picked == select_frames(frames, FrameConfig(random=5), np.random.default_rng(0))
     assert select_frames(frames, FrameConfig(step=1, max_frames=3), np.random.default_rng(0)) == [1, 2, 3]
+
+
+def test_part_of_bone_groups_the_mixamo_bones():
+    assert PARTS[part_of_bone("LeftForeArm")] == "left_forearm"
+    assert PARTS[part_of_bone("RightHandIndex2")] == "right_hand"
+    assert PARTS[part_of_bone("LeftToeBase")] == "left_foot"
+    assert PARTS[part_of_bone("Neck")] == "head" and PARTS[part_of_bone("Spine1")] == "torso"
+    assert PARTS[part_of_bone("RightShoulder")] == "torso" and PARTS[part_of_bone("RightUpLeg")] == "right_thigh"
 
 
 def test_config_errors_name_the_key():
@@ -138,7 +147,7 @@ def _ink_on_figure(images: np.ndarray, boxes: np.ndarray) -> None:
 @pytest.mark.blender
 def test_depth_normal_job_renders_lines_labels_and_extras(tmp_path):
     out = render(_job(tmp_path, "depth_normal",
-                      outputs=OutputConfig(shaded=True, mask=True, depth=True, normal=True)))
+                      outputs=OutputConfig(shaded=True, mask=True, depth=True, normal=True, parts=True)))
     n = 4  # 2 frames x 2 cameras
     assert out["image"].shape == (n, 64, 64) and out["image"].dtype == np.uint8
     assert out["keypoints"].shape == (n, 17, 3) and out["joints"].shape == (n, 53, 3)
@@ -156,6 +165,17 @@ def test_depth_normal_job_renders_lines_labels_and_extras(tmp_path):
     assert ((x >= bx - 1) & (x <= bx + bw + 1) & (y >= by - 1) & (y <= by + bh + 1))[shown].all()
     depth = out["depth"][out["mask"] > 0]
     assert 500 < depth.min() < depth.max() < 20000  # millimetres, metres away
+    # Body parts: background exactly outside the mask; the head at the nose, each shin just
+    # above its ankle (frame 1, front view).
+    parts = out["parts"]
+    assert ((parts > 0) == (out["mask"] > 0)).all() and parts.max() < len(PARTS)
+    front = out["keypoints"][0]
+    x, y = front[kp("nose")][:2].astype(int)
+    assert PARTS[parts[0, y, x]] == "head"
+    x, y = front[kp("left_ankle")][:2].astype(int)
+    assert PARTS[parts[0, y - 2, x]] == "left_shin"
+    x, y = front[kp("right_ankle")][:2].astype(int)
+    assert PARTS[parts[0, y - 2, x]] == "right_shin"
 
 
 @pytest.mark.blender

@@ -13,7 +13,7 @@ Pass arrays (``H, W`` the image size):
 - ``depth``: ``H, W`` float32 distance along the view axis in metres, huge where empty
 - ``normal``: ``H, W, 3`` float32 world-space unit normals
 - ``index``: ``H, W`` float32 object pass index (one per mesh)
-- ``part``: ``H, W`` float32 material pass index (body part id + 1, 0 = background)
+- ``part``: ``H, W`` float32 body-part id (``renderers.parts.PARTS``; needs its AOV set up)
 - ``freestyle``: ``H, W, 4`` float32 Freestyle strokes (RGBA, premultiplied)
 """
 
@@ -33,7 +33,7 @@ PASSES: dict[str, tuple[str, str, str | None]] = {
     "depth": ("Depth", "FLOAT", "use_pass_z"),
     "normal": ("Normal", "VECTOR", "use_pass_normal"),
     "index": ("Object Index", "FLOAT", "use_pass_object_index"),
-    "part": ("Material Index", "FLOAT", "use_pass_material_index"),
+    "part": ("part", "FLOAT", None),  # the body-part AOV of renderers.parts
     "freestyle": ("Freestyle", "RGBA", None),
 }
 
