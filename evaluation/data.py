@@ -73,12 +73,19 @@ def load_shard_records(paths: list[str], role: str | None, holdout: HoldoutConfi
             continue
         records.append(PoseRecord(row["sample_id"], row["image"], int(row["width"]), int(row["height"]), kp, bbox,
                                   float(row["area"]), row["character"], row["style"], len(records) + 1))
-        if max_samples and len(records) >= max_samples:
-            break
     if not records:
         raise ValueError(f"no usable {role or ''} samples in {paths} with holdout {holdout}; check the "
                          "dataset paths and evaluation.holdout (characters/styles)")
-    return records
+    return subsample(records, max_samples)
+
+
+def subsample(records: list[PoseRecord], max_samples: int) -> list[PoseRecord]:
+    """At most ``max_samples`` records spread evenly over the list (shards are ordered by
+    character and motion, so a prefix would see only the first characters); 0 = all."""
+    if not max_samples or len(records) <= max_samples:
+        return records
+    keep = np.linspace(0, len(records) - 1, max_samples).round().astype(int)
+    return [records[i] for i in keep]
 
 
 def load_coco_records(images_dir: str, annotations: str, max_samples: int = 0) -> list[PoseRecord]:
@@ -97,11 +104,9 @@ def load_coco_records(images_dir: str, annotations: str, max_samples: int = 0) -
         records.append(PoseRecord(str(ann["id"]), str(path), int(im["width"]), int(im["height"]), kp,
                                   np.asarray(ann["bbox"], dtype=np.float32), float(ann.get("area", 0.0)),
                                   image_id=int(im["id"])))
-        if max_samples and len(records) >= max_samples:
-            break
     if not records:
         raise ValueError(f"{annotations} has no person annotations with labelled keypoints")
-    return records
+    return subsample(records, max_samples)
 
 
 def read_image(record: PoseRecord) -> np.ndarray:

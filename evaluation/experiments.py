@@ -31,7 +31,7 @@ import numpy as np
 from evaluation import blazepose
 from evaluation.checkpoints import load_model
 from evaluation.coco_eval import score
-from evaluation.config import AugmentConfig, EvalSet, ExperimentConfig, HoldoutConfig, TrainConfig, VariantConfig
+from evaluation.config import EvaluateConfig, ExperimentConfig, HoldoutConfig, TrainConfig, VariantConfig
 from evaluation.data import PoseRecord, load_coco_records, load_shard_records
 from evaluation.train import pick_device, predict_records, train
 from shards import iter_samples
@@ -71,8 +71,7 @@ def train_variant(variant: VariantConfig, cfg: ExperimentConfig, holdout: Holdou
         cfg.train,
         datasets=[resolve_dataset(d, cfg) for d in variant.datasets],
         out_dir=str(Path(cfg.out_dir) / "variants" / variant.name),
-        augment=replace(cfg.train.augment, preset=variant.augment) if isinstance(cfg.train.augment, AugmentConfig)
-        else AugmentConfig(preset=variant.augment),
+        augment=replace(cfg.train.augment, preset=variant.augment),
         holdout=holdout,
         init=variant.init or cfg.train.init,
     )
@@ -194,3 +193,30 @@ def run_experiment(cfg: ExperimentConfig) -> Path:
         results[variant.name] = score_model(trained[variant.name]["model"], sets, cfg.train.device,
                                             cfg.train.batch_size)
     return write_results(cfg, results, trained, holdout, {k: len(v) for k, v in sets.items()})
+
+
+def score_command(cfg: EvaluateConfig) -> Path:
+    """Score one checkpoint (or ``checkpoint=blazepose``) on ``cfg.sets``: COCO sets whole,
+    shard sets on their held-out split (``cfg.holdout``). Writes ``metrics.json`` and
+    ``metrics.md`` under ``cfg.out_dir``; returns the markdown path."""
+    sets = {}
+    for es in cfg.sets:
+        sets[es.name] = (load_coco_records(es.path, es.annotations, cfg.max_samples) if es.kind == "coco"
+                         else load_shard_records([es.path], "val", cfg.holdout, cfg.max_samples))
+    if not sets:
+        raise ValueError("evaluate.sets is empty; give {name, kind: coco|shards, path, annotations}")
+    if cfg.checkpoint == "blazepose":
+        results = score_blazepose(sets)
+    else:
+        model, mcfg = load_model(cfg.checkpoint, cfg.model)
+        dev = pick_device(cfg.device)
+        model.to(dev)
+        results = {n: score(r, predict_records(model, r, mcfg, dev, cfg.batch_size)) for n, r in sets.items()}
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / "metrics.json", json.dumps(results, indent=1, default=float))
+    keys = ["AP", "AP50", "AP75", "AR", "PCK"]
+    lines = [f"# {cfg.checkpoint}", "", "| set | samples | " + " | ".join(keys) + " |", "|---|---:|" + "---:|" * len(keys)]
+    lines += [f"| {n} | {len(sets[n])} | " + " | ".join(_fmt(m[k]) for k in keys) + " |" for n, m in results.items()]
+    _atomic_write(out / "metrics.md", "\n".join(lines) + "\n")
+    return out / "metrics.md"

@@ -110,3 +110,19 @@ def test_blazepose_runs_on_a_drawing(records) -> None:
     x, y, w, h = (float(t) for t in rec.bbox)
     assert np.median(kp[:, 0]) == pytest.approx(x + w / 2, abs=w) and np.median(kp[:, 1]) == pytest.approx(
         y + h / 2, abs=h)
+
+
+def test_score_command_on_a_coco_set_with_blazepose(stick_dir, tmp_path) -> None:
+    import json
+
+    from evaluation.config import EvalSet, EvaluateConfig, ExportConfig
+    from evaluation.experiments import score_command
+    from evaluation.export import export
+
+    export(ExportConfig(dataset=stick_dir, out=str(tmp_path / "coco")))
+    cfg = EvaluateConfig(checkpoint="blazepose", out_dir=str(tmp_path / "m"), sets=[
+        EvalSet(name="sticks", kind="coco", path=str(tmp_path / "coco" / "images"),
+                annotations=str(tmp_path / "coco" / "annotations" / "person_keypoints_train.json"))])
+    md = score_command(cfg)
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert 0.0 <= metrics["sticks"]["AP"] <= 1.0 and "| sticks |" in md.read_text()
