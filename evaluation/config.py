@@ -93,6 +93,7 @@ class TrainConfig:
     holdout: HoldoutConfig = field(default_factory=HoldoutConfig)
     val_datasets: list[str] = field(default_factory=list)
     init: str = ""
+    init_strict: bool = True
     epochs: int = 10
     max_steps: int = 0
     batch_size: int = 32

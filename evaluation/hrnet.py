@@ -248,11 +248,14 @@ def convert_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
     return out
 
 
-def load_weights(model: PoseHRNet, state: dict[str, torch.Tensor]) -> None:
-    """Load an official / mmpose / rig2sketch state dict strictly (except BN counters).
+def load_weights(model: PoseHRNet, state: dict[str, torch.Tensor], strict: bool = True) -> int:
+    """Load an official / mmpose / rig2sketch state dict strictly (except BN counters); returns
+    the number of tensors loaded.
 
     Raises ValueError naming missing and unexpected keys and shape mismatches, so a W48 file
-    given to a W32 model says so instead of failing deep inside torch.
+    given to a W32 model says so instead of failing deep inside torch. ``strict=False`` loads
+    every key whose name and shape match (e.g. an ImageNet HRNet backbone without a pose head,
+    or a head trained for another number of joints) and leaves the rest initialised.
     """
     state = convert_state_dict(state)
     own = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
@@ -260,6 +263,12 @@ def load_weights(model: PoseHRNet, state: dict[str, torch.Tensor]) -> None:
     unexpected = sorted(set(state) - set(own))
     shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
               for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if not strict:
+        fitting = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
+        if not fitting:
+            raise ValueError("no tensor of the checkpoint matches this HRNet by name and shape; is it an HRNet?")
+        model.load_state_dict(fitting, strict=False)
+        return len(fitting)
     if missing or unexpected or shapes:
         raise ValueError(
             "checkpoint does not fit this HRNet "
@@ -268,3 +277,4 @@ def load_weights(model: PoseHRNet, state: dict[str, torch.Tensor]) -> None:
             "Pick the matching evaluation.model.arch (w32, w48, w18_small, small, tiny) and num_joints."
         )
     model.load_state_dict(state, strict=False)
+    return len(state)

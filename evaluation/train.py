@@ -127,7 +127,7 @@ def train(cfg: TrainConfig, train_records: list[PoseRecord] | None = None,
     torch.manual_seed(cfg.seed)
     model = build_hrnet(cfg.model.arch, cfg.model.num_joints)
     if cfg.init:
-        load_weights(model, load_state(cfg.init))
+        load_weights(model, load_state(cfg.init), strict=cfg.init_strict)
     model.to(device).to(memory_format=torch.channels_last)
     optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     dataset = TopDownDataset(train_records, cfg.model, cfg.augment, seed=cfg.seed)

@@ -68,3 +68,15 @@ def test_parameter_count_matches_published_w32() -> None:
 def test_heatmaps_are_quarter_resolution(arch: str) -> None:
     out = build_hrnet(arch).eval()(torch.zeros(2, 3, 128, 96))
     assert out.shape == (2, 17, 32, 24)
+
+
+def test_partial_init_loads_a_backbone_without_pose_head() -> None:
+    official = synthetic_official("w32")
+    backbone = {k: v for k, v in official.items() if not k.startswith("final_layer")}
+    backbone["incre_modules.0.0.conv1.weight"] = torch.zeros(1)  # ImageNet classifier parts
+    model = build_hrnet("w32")
+    with pytest.raises(ValueError, match="missing"):
+        load_weights(model, backbone)
+    n = load_weights(model, backbone, strict=False)
+    assert n == len([k for k in backbone if not k.startswith("incre") and not k.endswith("num_batches_tracked")])
+    assert torch.equal(model.state_dict()["conv1.weight"], official["conv1.weight"])
