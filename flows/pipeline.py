@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.tasks import exponential_backoff
 
 from renderers.config import RenderConfig
+from rig2sketch.atomic import write_json_atomic
 from rig2sketch.seeding import stable_hash
 from stylizers.config import AdaINConfig, StyleConfig
 
@@ -95,24 +98,30 @@ def validate_task(dataset: str) -> int:
     return rows
 
 
-def _export_key(context, parameters) -> str:
-    out = Path(parameters["out"])
-    return f"export-{parameters['fmt']}-{_dataset_fingerprint(parameters['dataset'])}-{out.exists()}-{stable_hash(str(out))}"
-
-
-@task(
-    name="export",
-    retries=2,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
-    cache_key_fn=_export_key,
-    persist_result=True,
-)
+@task(name="export", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=2))
 def export_task(dataset: str, fmt: str, out: str) -> str:
+    """Export ``dataset`` to ``out``; skipped when ``out`` holds an export of these very shards.
+
+    The export is written to a hidden sibling folder and renamed into place, so a crash never
+    leaves a half export that looks complete.
+    """
     from evaluation.config import ExportConfig
     from evaluation.export import export_dataset
 
+    target = Path(out)
+    marker = target / "_rig2sketch_export.json"
+    fingerprint = _dataset_fingerprint(dataset)
+    if marker.exists() and json.loads(marker.read_text()).get("dataset_fingerprint") == fingerprint:
+        get_run_logger().info("export %s is up to date", target)
+        return str(target)
+    partial = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
     with concurrency(HEAVY_LIMIT, occupy=1, strict=False):
-        return str(export_dataset(ExportConfig(dataset=dataset, out=out, format=fmt)))
+        export_dataset(ExportConfig(dataset=dataset, out=str(partial), format=fmt))
+    write_json_atomic(partial / marker.name, {"dataset": dataset, "format": fmt, "dataset_fingerprint": fingerprint})
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(partial, target)
+    return str(target)
 
 
 @task(name="dataset-card", retries=1)
