@@ -36,6 +36,11 @@ sys.path.insert(0, str(REPO))
 CHARACTER, MOTIONS = "ada", ["walk", "idle", "dance", "stretch"]
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _rss_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -65,12 +70,13 @@ def worker_method(method: str, size: int, frames: int, motion: str, step: int, m
         for _ in iter_render(job, Path(scratch)):
             count += 1
             if first is None:
-                first = time.perf_counter()
+                first, first_cpu = time.perf_counter(), _cpu_s()
             if count in memory_at:
                 memory[count] = _rss_mb()
-    end = time.perf_counter()
+    end, end_cpu = time.perf_counter(), _cpu_s()
     return {"method": method, "images": count, "setup_s": first - started,
             "loop_images_per_s": (count - 1) / (end - first) if count > 1 else float("nan"),
+            "loop_cpu_s_per_image": (end_cpu - first_cpu) / max(count - 1, 1),
             "total_images_per_s": count / (end - started), "rss_mb": memory}
 
 
@@ -100,7 +106,10 @@ def worker_seed(size: int, frames: int, motions: list[str]) -> dict:
 
             scene = bpy.context.scene
             scene.render.engine = "CYCLES"
-            scene.cycles.samples = 1
+            scene.cycles.samples = 1  # the same cheap Cycles settings as our methods
+            scene.cycles.use_denoising = False
+            scene.cycles.use_adaptive_sampling = False
+            scene.cycles.max_bounces = 0
             scene.render.resolution_x = scene.render.resolution_y = size
             scene.render.film_transparent = True
             scene.render.image_settings.file_format = "PNG"
@@ -131,11 +140,11 @@ def worker_seed(size: int, frames: int, motions: list[str]) -> dict:
                     [world_to_camera_view(scene, camera, Vector(p)) for p in coco]
                     count += 1
                     if first is None:
-                        first = time.perf_counter()
-    end = time.perf_counter()
+                        first, first_cpu = time.perf_counter(), _cpu_s()
+    end, end_cpu = time.perf_counter(), _cpu_s()
     return {"method": "seed_baseline", "images": count, "setup_s": first - started,
             "loop_images_per_s": (count - 1) / (end - first), "total_images_per_s": count / (end - started),
-            "rss_mb": {}}
+            "loop_cpu_s_per_image": (end_cpu - first_cpu) / max(count - 1, 1), "rss_mb": {}}
 
 
 def run_worker(*args: str, timeout: int = 1500) -> dict:
@@ -158,8 +167,11 @@ def dask_scaling(size: int, frames: int) -> dict:
             started = time.perf_counter()
             render_flow(cfg)
             seconds = time.perf_counter() - started
-            images = json.loads((Path(out) / "_manifest.json").read_text())["rows"]
-        result[workers] = {"seconds": seconds, "images": images, "images_per_s": images / seconds}
+            manifest = json.loads((Path(out) / "_manifest.json").read_text())
+        # images_per_s: from the first job submitted to the last one done (the manifest's clock),
+        # so the Prefect server and Dask cluster start-up are left out; seconds include them.
+        result[workers] = {"seconds": seconds, "images": manifest["rows"],
+                           "images_per_s": manifest["images_per_s"]}
     result["speedup"] = result[2]["images_per_s"] / result[1]["images_per_s"]
     return result
 
@@ -169,6 +181,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--worker", nargs="+")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--only-methods", action="store_true", help="the images/s table only")
+    parser.add_argument("--only-dask", action="store_true", help="the Dask scaling only")
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker
@@ -180,6 +194,12 @@ def main() -> None:
                                            [int(m) for m in marks.split(",") if m])))
         return
 
+    if args.only_dask:
+        scaling = dask_scaling(256, 2 if args.quick else 3)
+        print(f"dask depth_normal 256px, {len(MOTIONS)} jobs: 1 worker {scaling[1]['images_per_s']:.2f} img/s "
+              f"({scaling[1]['seconds']:.0f} s with start-up), 2 workers {scaling[2]['images_per_s']:.2f} img/s "
+              f"({scaling[2]['seconds']:.0f} s) -> {scaling['speedup']:.2f}x; load {os.getloadavg()[0]:.1f}")
+        return
     size = 256 if args.quick else 512
     frames = 2 if args.quick else 4
     seed_motions = MOTIONS[:2] if args.quick else MOTIONS[:1]
@@ -190,11 +210,16 @@ def main() -> None:
     for method, n in (("depth_normal", frames), ("freestyle", frames), ("hed", 1)):
         rows.append(run_worker(method, str(size), str(n), "walk", "10", ""))
     base = rows[0]["loop_images_per_s"]
-    print(f"\n{'method':<14} {'images':>6} {'setup s':>8} {'loop img/s':>10} {'vs seed':>8} {'total img/s':>11}")
+    base_cpu = rows[0]["loop_cpu_s_per_image"]
+    print(f"\n{'method':<14} {'images':>6} {'setup s':>8} {'loop img/s':>10} {'vs seed':>8} {'total img/s':>11} "
+          f"{'CPU s/img':>9} {'vs seed':>8}")
     for row in rows:
         print(f"{row['method']:<14} {row['images']:>6} {row['setup_s']:>8.2f} {row['loop_images_per_s']:>10.2f} "
-              f"{row['loop_images_per_s'] / base:>7.2f}x {row['total_images_per_s']:>11.2f}", flush=True)
+              f"{row['loop_images_per_s'] / base:>7.2f}x {row['total_images_per_s']:>11.2f} "
+              f"{row['loop_cpu_s_per_image']:>9.3f} {base_cpu / row['loop_cpu_s_per_image']:>7.2f}x", flush=True)
 
+    if args.only_methods:
+        return
     marks = (50, 500) if not args.quick else (50, 120)
     # 500 images = 63 frames x 8 cameras: every frame of a 90-frame clip (stretch), step 1.
     memory = run_worker("depth_normal", "256" if args.quick else str(size), str(marks[1] // 8 + 1),
@@ -205,8 +230,10 @@ def main() -> None:
 
     if not args.skip_dask:
         scaling = dask_scaling(256, 2 if args.quick else 3)
-        print(f"\ndask depth_normal 256px, {len(MOTIONS)} jobs: 1 worker {scaling[1]['images_per_s']:.2f} img/s, "
-              f"2 workers {scaling[2]['images_per_s']:.2f} img/s -> {scaling['speedup']:.2f}x", flush=True)
+        print(f"\ndask depth_normal 256px, {len(MOTIONS)} jobs: 1 worker {scaling[1]['images_per_s']:.2f} img/s "
+              f"({scaling[1]['seconds']:.0f} s with start-up), 2 workers {scaling[2]['images_per_s']:.2f} img/s "
+              f"({scaling[2]['seconds']:.0f} s) -> {scaling['speedup']:.2f}x; load {os.getloadavg()[0]:.1f}",
+              flush=True)
     print(f"\nmax RSS of this driver: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

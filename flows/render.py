@@ -231,6 +231,12 @@ def shared_prefect_api(cfg: RenderConfig) -> Iterator[dict[str, str]]:
     try:
         with temporary_settings({PREFECT_API_URL: server.api_url}):
             yield {"PREFECT_API_URL": server.api_url}
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
+
+            # Deliver queued events and logs before the server goes away.
+            EventsWorker.drain_all(timeout=10)
+            APILogWorker.drain_all(timeout=10)
     finally:
         server.stop()
 
