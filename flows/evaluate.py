@@ -47,7 +47,10 @@ def make_stylized(step: StylizeStep, raw: str, out: str, seed: int) -> str:
     from flows.stylize import stylize_flow
     from stylizers.config import StylizeConfig
 
-    return str(stylize_flow(StylizeConfig(dataset=raw, out=out, stylizer=step.stylizer, style=step.style, seed=seed)))
+    # metrics=False: the stylization report is the stylize stage's own deliverable; the
+    # experiment only needs the shards (and the report fails for a one-style bank).
+    return str(stylize_flow(StylizeConfig(dataset=raw, out=out, stylizer=step.stylizer, style=step.style, seed=seed,
+                                          metrics=False)))
 
 
 @task(name="train-variant", cache_policy=NO_CACHE)
