@@ -131,6 +131,25 @@ def run_rig2sketch(data: str, cfg: ModelConfig, arch: str, batch: int, steps: in
     return (steps - 2) * batch / (time.perf_counter() - t0)
 
 
+def input_pipeline_rates(data: str, cfg: ModelConfig, batch: int, batches: int) -> tuple[float, float]:
+    """Samples/s of each loop's input side alone (dataset, collate, heatmap targets), no model."""
+    ref_ds = ShardDataset(data, transform=ReferenceTransform(cfg), columns=["image", "keypoints", "bbox"])
+    t0, n = time.perf_counter(), 0
+    for b in DataLoader(ref_ds, batch_size=batch, drop_last=True):
+        n += 1
+        if n >= batches:
+            break
+    ref = n * batch / (time.perf_counter() - t0)
+    ds = TopDownDataset(load_shard_records([data], None, HoldoutConfig()), cfg)
+    t0, n = time.perf_counter(), 0
+    for b in DataLoader(ds, batch_size=batch, shuffle=True, drop_last=True):
+        make_targets(b["keypoints"], cfg)
+        n += 1
+        if n >= batches:
+            break
+    return ref, n * batch / (time.perf_counter() - t0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="")
@@ -155,6 +174,8 @@ def main() -> None:
         print(f"reference loop : {r:7.2f} samples/s  (runs: {', '.join(f'{x:.2f}' for x in ref)})")
         print(f"rig2sketch loop: {o:7.2f} samples/s  (runs: {', '.join(f'{x:.2f}' for x in ours)})")
         print(f"ratio rig2sketch / reference: {o / r:.2f}x")
+        ri, oi = input_pipeline_rates(data, cfg, args.batch, 10)
+        print(f"input side only: reference {ri:.1f} samples/s, rig2sketch {oi:.1f} samples/s, ratio {oi / ri:.2f}x")
 
 
 if __name__ == "__main__":
