@@ -53,17 +53,17 @@ def make_stylized(step: StylizeStep, raw: str, out: str, seed: int) -> str:
                                           metrics=False)))
 
 
-@task(name="train-variant", cache_policy=NO_CACHE)
+@task(name="train-variant", cache_policy=NO_CACHE, log_prints=False)
 def train_variant_task(variant: VariantConfig, cfg: ExperimentConfig, holdout: HoldoutConfig) -> dict:
     return experiments.train_variant(variant, cfg, holdout)
 
 
-@task(name="score-model", cache_policy=NO_CACHE)
+@task(name="score-model", cache_policy=NO_CACHE, log_prints=False)
 def score_task(model_path: str, sets: dict, device: str, batch_size: int) -> dict:
     return experiments.score_model(model_path, sets, device, batch_size)
 
 
-@task(name="score-blazepose", cache_policy=NO_CACHE)
+@task(name="score-blazepose", cache_policy=NO_CACHE, log_prints=False)
 def blazepose_task(sets: dict) -> dict:
     return experiments.score_blazepose(sets)
 

@@ -39,9 +39,9 @@ def test_predict_writes_coco_results(folder, tmp_path) -> None:
     preds = json.loads(out.read_text())
     assert [p["file_name"] for p in preds] == ["fig0.png", "fig1.png", "fig2.png"]
     assert all(len(p["keypoints"]) == 51 and p["bbox"] == [0, 0, 96, 128] for p in preds)
-    for p in preds:  # predictions stay inside the image box
+    for p in preds:  # predictions stay inside the crop: the whole image widened to the model's square
         xy = np.reshape(p["keypoints"], (17, 3))[:, :2]
-        assert (xy >= -1).all() and (xy[:, 0] <= 97).all() and (xy[:, 1] <= 129).all()
+        assert (xy[:, 0] >= -17).all() and (xy[:, 0] <= 113).all() and (xy[:, 1] >= -1).all() and (xy[:, 1] <= 129).all()
     gt = COCO()
     gt.dataset = {"images": [{"id": i + 1, "width": 96, "height": 128, "file_name": f"fig{i}.png"} for i in range(3)],
                   "annotations": [{"id": i + 1, "image_id": i + 1, "category_id": 1, "iscrowd": 0, "area": 5000.0,
