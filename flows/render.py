@@ -36,6 +36,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from renderers.config import RenderConfig
 from renderers.job import RenderJob
+from rig2sketch.atomic import write_json_atomic
 from rig2sketch.paths import REPO_ROOT
 from rig2sketch.progress import StageProgress
 from rig2sketch.seeding import derive_seed, stable_hash
@@ -147,12 +148,6 @@ def run_job_process(job: RenderJob, shard: Path, timeout_s: float, retries: int)
 @task(name="render-job", cache_policy=NO_CACHE)  # the shard on disk is the cache (see shard_is_complete)
 def render_job(job: RenderJob, shard: str, timeout_s: float, retries: int) -> dict[str, Any]:
     return run_job_process(job, Path(shard), timeout_s, retries)
-
-
-def write_json_atomic(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value, indent=2, sort_keys=True))
-    os.replace(tmp, path)
 
 
 @flow(name="render")

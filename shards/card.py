@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from rig2sketch import skeleton
 from rig2sketch.versions import package_versions
