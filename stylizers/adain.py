@@ -84,9 +84,10 @@ class AdaINStylizer(Stylizer):
         self.encoder, self.decoder = encoder, decoder.eval().requires_grad_(False)
         self.alpha, self.preserve_color, self.source = alpha, preserve_color, source
 
-    def to(self, device: torch.device, dtype: torch.dtype) -> "AdaINStylizer":
-        self.encoder.to(device=device, dtype=dtype)
-        self.decoder.to(device=device, dtype=dtype)
+    def to(self, device: torch.device, dtype: torch.dtype,
+           memory_format: torch.memory_format = torch.contiguous_format) -> "AdaINStylizer":
+        self.encoder.to(device=device, dtype=dtype, memory_format=memory_format)
+        self.decoder.to(device=device, dtype=dtype, memory_format=memory_format)
         return self
 
     def embed_styles(self, style_images: torch.Tensor) -> torch.Tensor:

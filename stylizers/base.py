@@ -64,8 +64,9 @@ class Stylizer(ABC):
         ``H`` and ``W`` are multiples of ``size_multiple`` (the runner pads)."""
 
     @abstractmethod
-    def to(self, device: torch.device, dtype: torch.dtype) -> "Stylizer":
-        """Move the weights; return self."""
+    def to(self, device: torch.device, dtype: torch.dtype,
+           memory_format: torch.memory_format = torch.contiguous_format) -> "Stylizer":
+        """Move the weights (to ``memory_format`` for conv weights); return self."""
 
     def params(self) -> dict[str, Any]:
         """The settings that shaped the output (stored as the ``params`` JSON of each stylized row)."""
@@ -110,20 +111,27 @@ class StylizerRunner:
     device: torch.device
     dtype: torch.dtype
     batch_size: int = 8
+    channels_last: bool = True  # NHWC conv kernels: ~1.5x faster on this CPU (benchmarks/RESULTS.md)
 
     @classmethod
-    def create(cls, stylizer: Stylizer, device: str = "auto", batch_size: int = 8) -> "StylizerRunner":
+    def create(cls, stylizer: Stylizer, device: str = "auto", batch_size: int = 8,
+               channels_last: bool = True) -> "StylizerRunner":
         if batch_size < 1:
             raise ValueError(f"stylizer.batch_size={batch_size}: must be >= 1")
         dev, dtype = select_device(device)
-        return cls(stylizer.to(dev, dtype), dev, dtype, batch_size)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        return cls(stylizer.to(dev, dtype, fmt), dev, dtype, batch_size, channels_last)
+
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.device, self.dtype)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     @torch.inference_mode()
     def embed_styles(self, style_images: list[torch.Tensor]) -> torch.Tensor:
         """Style images (each ``3, Hs, Ws``, sizes may differ) -> codes ``S, ...`` (float32, on CPU)."""
         codes = []
         for img in style_images:
-            x, _ = pad_to_multiple(img[None].to(self.device, self.dtype), self.stylizer.size_multiple)
+            x, _ = pad_to_multiple(self._prepare(img[None]), self.stylizer.size_multiple)
             codes.append(self.stylizer.embed_styles(x).float().cpu())
         return torch.cat(codes)
 
@@ -139,8 +147,7 @@ class StylizerRunner:
         codes = codes.to(self.device, self.dtype)
         out = []
         for i in range(0, content.shape[0], self.batch_size):
-            x = content[i:i + self.batch_size].to(self.device, self.dtype)
-            x, (h, w) = pad_to_multiple(x, self.stylizer.size_multiple)
+            x, (h, w) = pad_to_multiple(self._prepare(content[i:i + self.batch_size]), self.stylizer.size_multiple)
             w_b = weights[i:i + self.batch_size].to(self.device, self.dtype)
             y = self.stylizer.stylize(x, codes, w_b)[..., :h, :w]
             out.append(y.float().clamp_(0, 1).cpu())

@@ -96,18 +96,19 @@ class TrainStylizerConfig:
     style_bank: str = BUNDLED
     encoder: str = "vgg16_hed"
     steps: int = 2000
-    batch_size: int = 4
-    crop: int = 128
+    batch_size: int = 8
+    crop: int = 64
     lr: float = 5e-4
-    lr_decay: float = 5e-4
+    lr_decay: float = 2e-4
     style_weight: float = 1.0  # HED's Caffe-scale features: the style term is ~100x the content term at 1
     content_weight: float = 1.0
-    threads: int = 2
+    identity_weight: float = 0.0  # > 0: + weight * L1(g(f(x)), x) for content and style (short CPU runs)
+    threads: int = 1  # on a shared CPU one thread wastes less time in OpenMP barriers than two
     device: str = "auto"
     seed: int = 0
     log_every: int = 50
     init_decoder: str | None = None  # resume from a decoder.safetensors
-    crop_scale: tuple[float, float] = (0.5, 1.0)  # crop side as a fraction of the image's shorter side
+    crop_scale: list[float] = field(default_factory=lambda: [0.25, 0.6])  # crop side / image's shorter side
     max_minutes: float = 0.0  # > 0: stop after this much training time (card records the steps done)
 
     def __post_init__(self) -> None:
@@ -117,8 +118,7 @@ class TrainStylizerConfig:
             raise ValueError("steps, batch_size, threads and log_every must be >= 1")
         if self.crop < 32 or self.crop % 8:
             raise ValueError(f"crop={self.crop}: must be a multiple of 8 and >= 32")
-        lo, hi = self.crop_scale
-        if not 0.05 <= lo <= hi <= 1.0:
+        if len(self.crop_scale) != 2 or not 0.05 <= self.crop_scale[0] <= self.crop_scale[1] <= 1.0:
             raise ValueError(f"crop_scale={self.crop_scale}: need 0.05 <= min <= max <= 1")
         if self.lr <= 0:
             raise ValueError(f"lr={self.lr}: must be > 0")

