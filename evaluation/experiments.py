@@ -19,6 +19,8 @@ import io
 import json
 import math
 import os
+import re
+import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -70,7 +72,7 @@ def train_variant(variant: VariantConfig, cfg: ExperimentConfig, holdout: Holdou
     tcfg: TrainConfig = replace(
         cfg.train,
         datasets=[resolve_dataset(d, cfg) for d in variant.datasets],
-        out_dir=str(Path(cfg.out_dir) / "variants" / variant.name),
+        out_dir=str(Path(cfg.out_dir) / "variants" / (re.sub(r"[^A-Za-z0-9._-]+", "_", variant.name).strip("_") or "v")),
         augment=replace(cfg.train.augment, preset=variant.augment),
         holdout=holdout,
         init=variant.init or cfg.train.init,
@@ -167,7 +169,7 @@ def write_results(cfg: ExperimentConfig, results: dict[str, dict[str, dict[str, 
         vals = [results[r][s]["AP"] for r in results]
         bars = ax.bar(x + (j - (len(sets) - 1) / 2) * width, np.nan_to_num(vals), width, label=s)
         ax.bar_label(bars, labels=[_fmt(v) for v in vals], fontsize=7, padding=1)
-    ax.set_xticks(x, [r.replace(" (", "\n(") for r in results], fontsize=8)
+    ax.set_xticks(x, [textwrap.fill(r, 18) for r in results], fontsize=8)
     ax.set(ylabel="COCO OKS AP", ylim=(0, 1.05), title=f"{cfg.name}: AP by training data (columns: test set)")
     ax.legend(fontsize=8)
     fig.tight_layout()

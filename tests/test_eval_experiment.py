@@ -42,7 +42,7 @@ def test_thesis_table_at_toy_size(tmp_path) -> None:
     cv = (tmp_path / "exp" / "cross_validation.md").read_text()
     assert "| thin + grey, seed aug |" in cv and BLAZEPOSE_ROW not in cv
     assert (tmp_path / "exp" / "results.png").stat().st_size > 5000
-    assert (tmp_path / "exp" / "variants" / "thin" / "model.safetensors").exists()
+    assert (tmp_path / "exp" / "variants" / "thin_grey_seed_aug" / "model.safetensors").exists()
 
 
 def test_experiment_config_errors() -> None:
