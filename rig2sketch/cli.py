@@ -42,6 +42,31 @@ COMMANDS: dict[str, Command] = {
         "renderers.characters.config:CharacterSheetConfig",
         "renderers.characters.sheet:characters_command",
     ),
+    "evaluate": Command(
+        "the thesis experiment: train HRNet on each dataset variant, score on held-out sets, write table + chart",
+        "flows.evaluate:EvaluateCommand",
+        "flows.evaluate:evaluate_command",
+    ),
+    "train": Command(
+        "train an HRNet pose model on rig2sketch datasets (from scratch or a checkpoint)",
+        "evaluation.config:TrainConfig",
+        "evaluation.train:train_command",
+    ),
+    "score": Command(
+        "score one checkpoint (or checkpoint=blazepose) on COCO keypoint sets or held-out shard sets",
+        "evaluation.config:EvaluateConfig",
+        "evaluation.experiments:score_command",
+    ),
+    "predict": Command(
+        "COCO-format keypoint predictions for a folder of images (bundled model unless checkpoint=...)",
+        "evaluation.config:PredictConfig",
+        "evaluation.predict:predict",
+    ),
+    "export": Command(
+        "export a dataset as COCO person keypoints (images + JSON) or Ultralytics YOLO pose",
+        "evaluation.config:ExportConfig",
+        "evaluation.export:export_dataset",
+    ),
     "validate": Command(
         "check every shard of a dataset (schema, images, keypoints, unique ids); exit 0 only when clean",
         "shards.validate:ValidateConfig",

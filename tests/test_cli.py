@@ -14,7 +14,13 @@ from rig2sketch.paths import CONFIG_DIR
 from tests.test_shards import make_row, write_shard
 
 # Mandatory keys (??? in YAML) each command needs on the command line.
-REQUIRED = {"validate": ["dataset=some/dir"], "export": ["dataset=some/dir"], "predict": ["checkpoint=x.safetensors", "images=some/dir"]}
+REQUIRED = {
+    "validate": ["dataset=some/dir"],
+    "export": ["dataset=some/dir", "out=some/out"],
+    "predict": ["images=some/dir"],
+    "score": ["checkpoint=blazepose"],
+    "stylize": ["dataset=some/dir", "out=some/out"],
+}
 
 
 def group_options() -> list[tuple[str, str, str]]:
