@@ -42,6 +42,16 @@ COMMANDS: dict[str, Command] = {
         "renderers.characters.config:CharacterSheetConfig",
         "renderers.characters.sheet:characters_command",
     ),
+    "stylize": Command(
+        "stylize render shards (AdaIN) into new shards with the same labels plus lineage; before/after sheet",
+        "stylizers.config:StylizeConfig",
+        "flows.stylize:stylize_flow",
+    ),
+    "train-stylizer": Command(
+        "train rig2sketch's AdaIN decoder on renders + the style bank; writes safetensors and a model card",
+        "rig2sketch.commands:TrainStylizerCommand",
+        "rig2sketch.commands:train_stylizer_command",
+    ),
     "evaluate": Command(
         "the thesis experiment: train HRNet on each dataset variant, score on held-out sets, write table + chart",
         "flows.evaluate:EvaluateCommand",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from renderers.config import RenderConfig
+from stylizers.config import AdaINConfig, TrainStylizerConfig
 
 
 @dataclass
@@ -23,3 +24,22 @@ def render_command(cmd: RenderCommand) -> Path:
     from flows.render import render_flow
 
     return render_flow(replace(cmd.renderer, out_dir=cmd.out, seed=cmd.seed))
+
+
+@dataclass
+class TrainStylizerCommand:
+    """``rig2sketch train-stylizer stylizer=adain``: ``stylizer`` names the model to train;
+    ``train`` holds its training recipe (``configs/train_stylizer/<stylizer>.yaml``)."""
+
+    stylizer: AdaINConfig = field(default_factory=AdaINConfig)
+    train: TrainStylizerConfig = field(default_factory=TrainStylizerConfig)
+
+    def __post_init__(self) -> None:
+        if self.stylizer.name != "adain":
+            raise ValueError(f"stylizer={self.stylizer.name!r} has no trainer; train-stylizer supports: adain")
+
+
+def train_stylizer_command(cmd: TrainStylizerCommand) -> Path:
+    from stylizers.train import train_stylizer
+
+    return train_stylizer(cmd.train)
