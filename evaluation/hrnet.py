@@ -267,7 +267,7 @@ def load_weights(model: PoseHRNet, state: dict[str, torch.Tensor], strict: bool 
         fitting = {k: v for k, v in state.items() if k in own and tuple(v.shape) == tuple(own[k].shape)}
         if not fitting:
             raise ValueError("no tensor of the checkpoint matches this HRNet by name and shape; is it an HRNet?")
-        model.load_state_dict(fitting, strict=False)
+        model.load_state_dict({**model.state_dict(), **fitting})
         return len(fitting)
     if missing or unexpected or shapes:
         raise ValueError(
@@ -276,5 +276,6 @@ def load_weights(model: PoseHRNet, state: dict[str, torch.Tensor], strict: bool 
             f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}, shape mismatches {shapes[:3]}. "
             "Pick the matching evaluation.model.arch (w32, w48, w18_small, small, tiny) and num_joints."
         )
-    model.load_state_dict(state, strict=False)
+    counters = {k: v for k, v in model.state_dict().items() if k.endswith("num_batches_tracked")}
+    model.load_state_dict({**counters, **state})
     return len(state)

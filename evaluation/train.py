@@ -139,7 +139,7 @@ def train(cfg: TrainConfig, train_records: list[PoseRecord] | None = None,
     start_epoch, step, best = 0, 0, -1.0
     state_path = out / "last.pt"
     if cfg.resume and state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         start_epoch, step, history, best = state["epoch"], state["step"], state["history"], state["best"]

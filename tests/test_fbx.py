@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from renderers.blender import import_bpy
 from renderers.fbx import REQUIRED_BONES, CharacterImportError, canonical_bone_name, map_bones
 from rig2sketch.skeleton import MIXAMO_BONES
 
@@ -32,7 +33,7 @@ def test_canonical_bone_names():
 
 
 def _add_camera():
-    import bpy
+    bpy = import_bpy()
 
     scene = bpy.context.scene
     scene.render.resolution_x = scene.render.resolution_y = SIZE
@@ -46,7 +47,7 @@ def _add_camera():
 
 def _project(points: np.ndarray) -> np.ndarray:
     """World points ``N, 3`` -> pixels ``N, 2`` (origin top-left, y down) through the scene camera."""
-    import bpy
+    bpy = import_bpy()
     from bpy_extras.object_utils import world_to_camera_view
     from mathutils import Vector
 
@@ -66,7 +67,7 @@ def _world_joints(char) -> np.ndarray:
 
 
 def _skinned_vertices(mesh) -> np.ndarray:
-    import bpy
+    bpy = import_bpy()
 
     ev = mesh.evaluated_get(bpy.context.evaluated_depsgraph_get())
     mw = np.array(ev.matrix_world)
@@ -75,7 +76,7 @@ def _skinned_vertices(mesh) -> np.ndarray:
 
 
 def _select_only(objects):
-    import bpy
+    bpy = import_bpy()
 
     for ob in bpy.context.view_layer.objects:
         ob.select_set(False)
@@ -85,7 +86,7 @@ def _select_only(objects):
 
 
 def _export(path: Path, objects, animated: bool, leaf_bones: bool = False) -> None:
-    import bpy
+    bpy = import_bpy()
 
     _select_only(objects)
     bpy.ops.export_scene.fbx(filepath=str(path), use_selection=True,
@@ -97,7 +98,7 @@ def _export(path: Path, objects, animated: bool, leaf_bones: bool = False) -> No
 def _mixamo_layout(char) -> None:
     """Make a centimetre mannequin look like an imported Mixamo FBX: data Y-up, object rotated
     90 deg about X and scaled 0.01 (Blender's exporter then writes what Mixamo writes)."""
-    import bpy
+    bpy = import_bpy()
 
     _select_only([char.armature, *char.meshes])
     char.armature.rotation_euler = (-math.pi / 2, 0, 0)
@@ -288,7 +289,7 @@ def test_bone_prefixes_are_normalised(files):
 
 @pytest.mark.blender
 def test_blend_character_loads_without_running_its_scripts(files):
-    import bpy
+    bpy = import_bpy()
 
     from renderers.blender import reset_blender
     from renderers.selection import CharacterSpec, load_character

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from renderers.blender import import_bpy
 from renderers.motions import clip_names, get_clip
 from renderers.motions import rotations as rot
 from renderers.motions.clip import Clip, Key, Pose, swap_sides
@@ -156,7 +157,7 @@ def test_torso_check_catches_a_leg_through_the_body():
 
 def _posed_world(char, frame: int):
     """World joint heads ``52, 3`` and world rotations away from rest (bone -> 3x3)."""
-    import bpy
+    bpy = import_bpy()
 
     bpy.context.scene.frame_set(frame)
     mw = np.array(char.armature.matrix_world)
@@ -319,7 +320,7 @@ def test_bvh_is_retargeted_onto_the_mixamo_skeleton(tmp_path):
 def test_clip_on_two_bundled_characters_same_angles_different_positions():
     """The acceptance check on real bodies, an adult man and a girl of nine: same joint
     rotations, different joint positions, and both on hands and knees on their own floor."""
-    import bpy
+    bpy = import_bpy()
 
     from renderers.blender import reset_blender
     from renderers.motions.apply import apply_motion, rest_skeleton

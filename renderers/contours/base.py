@@ -19,6 +19,8 @@ Pass arrays (``H, W`` the image size):
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +50,7 @@ class LineSettings:
     shaded_samples: int = 8
 
 
-class ContourMethod:
+class ContourMethod(ABC):
     """A way to draw the figure as dark lines on white.
 
     ``passes``: the pass names (see :data:`PASSES`) :meth:`draw` reads. ``shaded``: the method
@@ -63,9 +65,9 @@ class ContourMethod:
     def prepare(self, settings: LineSettings) -> None:
         """Load whatever the method needs once per worker (e.g. network weights)."""
 
+    @abstractmethod
     def draw(self, passes: dict[str, np.ndarray], settings: LineSettings) -> np.ndarray:
         """``H, W`` uint8 line image: 255 paper, 0 ink."""
-        raise NotImplementedError
 
 
 def linear_to_srgb(x: np.ndarray) -> np.ndarray:
