@@ -168,15 +168,31 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rig2sketch",
         description="Synthetic pose data for drawings: render, stylize, validate, export, evaluate.",
-        epilog="Each subcommand takes Hydra overrides (key=value). 'rig2sketch CMD --help' lists its config; "
+        epilog="Each subcommand takes Hydra overrides (key=value). 'rig2sketch CMD --help' lists its config presets; "
         "'rig2sketch CMD --cfg [overrides]' prints the resolved config.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, command in COMMANDS.items():
-        p = sub.add_parser(name, help=command.help, description=command.help)
+        p = sub.add_parser(name, help=command.help, description=command.help, epilog=_config_help(name),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="Hydra overrides, e.g. out=runs/demo")
         p.add_argument("--cfg", action="store_true", help="print the resolved config and exit")
     return parser
+
+
+def _config_help(name: str) -> str:
+    """Where a command's config lives and which presets its groups offer."""
+    import re
+
+    from rig2sketch.paths import CONFIG_DIR
+
+    lines = [f"config: configs/{name}.yaml (print it resolved with --cfg)"]
+    text = (CONFIG_DIR / f"{name}.yaml").read_text() if (CONFIG_DIR / f"{name}.yaml").exists() else ""
+    for group, default in re.findall(r"^\s*-\s*([a-z_]+)(?:@[\w.]+)?:\s*(\S+)", text, flags=re.M):
+        options = sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+        if options:
+            lines.append(f"  {group}=<{'|'.join(options)}>  (default: {default})")
+    return "\n".join(lines)
 
 
 def _set_process_defaults() -> None:

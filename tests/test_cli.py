@@ -87,3 +87,10 @@ def test_misspelled_nested_key_suggests_the_right_one():
 def test_out_of_range_value_fails_naming_key_and_range():
     with pytest.raises(ConfigError, match="renderer.width=3 is not allowed; use 16..8192"):
         compose("pipeline", ["renderer.width=3"])
+
+
+def test_subcommand_help_lists_config_presets(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["render", "--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0 and "renderer=<dask|default|demo|sampled|seed>" in out and "motion=<" in out
