@@ -101,7 +101,8 @@ def worker_seed(size: int, frames: int, motions: list[str]) -> dict:
             bpy = reset_blender()
             character = load_character(CharacterSpec.parse(CHARACTER))  # "import" per animation
             all_frames = apply_motion(character, MotionSpec.parse(motion), np.random.default_rng(0))
-            from bpy_extras.object_utils import world_to_camera_view
+            from renderers.blender import blender_world_to_camera_view
+            world_to_camera_view = blender_world_to_camera_view()
             from mathutils import Vector
 
             scene = bpy.context.scene

@@ -33,3 +33,10 @@ def reset_blender() -> ModuleType:
     bpy = import_bpy()
     bpy.ops.wm.read_factory_settings(use_empty=True)
     return bpy
+
+
+def blender_world_to_camera_view():
+    """Blender's own ``bpy_extras.object_utils.world_to_camera_view``: the reference projection
+    that tests and benchmarks compare rig2sketch's pinhole maths against."""
+    import_bpy()
+    return importlib.import_module("bpy_extras.object_utils").world_to_camera_view

@@ -48,7 +48,8 @@ def _add_camera():
 def _project(points: np.ndarray) -> np.ndarray:
     """World points ``N, 3`` -> pixels ``N, 2`` (origin top-left, y down) through the scene camera."""
     bpy = import_bpy()
-    from bpy_extras.object_utils import world_to_camera_view
+    from renderers.blender import blender_world_to_camera_view
+    world_to_camera_view = blender_world_to_camera_view()
     from mathutils import Vector
 
     scene = bpy.context.scene

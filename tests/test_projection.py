@@ -80,7 +80,8 @@ def test_projection_matches_blender_world_to_camera_view(setup):
     from renderers.blender import reset_blender
 
     bpy = reset_blender()  # bpy_extras and mathutils exist once bpy is imported
-    from bpy_extras.object_utils import world_to_camera_view
+    from renderers.blender import blender_world_to_camera_view
+    world_to_camera_view = blender_world_to_camera_view()
     from mathutils import Matrix, Vector
 
     width, height, fit, lens, sx, sy, pax, pay, ortho = setup
