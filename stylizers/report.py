@@ -65,6 +65,11 @@ def metric_sample(src_dir: Path, n: int) -> list[dict]:
     return rows
 
 
+def _frechet_or_none(a: np.ndarray, b: np.ndarray) -> float | None:
+    """The Fréchet distance, or None when a side has fewer than 2 images (e.g. a one-style bank)."""
+    return metrics.frechet_distance(a, b) if min(len(a), len(b)) >= 2 else None
+
+
 def stylization_report(runner: StylizerRunner, styles: LoadedStyles, rows: list[dict], run_seed: int,
                        per_image: int, mix: int, encoder: metrics.VGGEncoder,
                        feature_model: str | None = None) -> dict:
@@ -96,7 +101,7 @@ def stylization_report(runner: StylizerRunner, styles: LoadedStyles, rows: list[
                 outs.append(out[0])
         finally:
             runner.stylizer.alpha = old
-        fd = metrics.frechet_distance(metrics.frechet_features(outs, feature_fn), bank_feats)
+        fd = _frechet_or_none(metrics.frechet_features(outs, feature_fn), bank_feats)
         by_alpha[f"{alpha:g}"] = {"content_loss": float(np.mean(c_losses)), "style_loss": float(np.mean(s_losses)),
                                   "frechet_distance": fd}
     content_feats = metrics.frechet_features([to_tensor([r["rgb"]])[0] for r in rows], feature_fn)
@@ -104,7 +109,7 @@ def stylization_report(runner: StylizerRunner, styles: LoadedStyles, rows: list[
         "network": "VGG-16 (HED backbone, data/weights/adain) relu1_1..relu4_1" if not feature_model
         else f"Fréchet features from {feature_model}; losses on VGG-16 (HED)",
         "samples": len(rows), "style_images": len(styles.ids), "by_alpha": by_alpha,
-        "frechet_distance_renders_vs_bank": metrics.frechet_distance(content_feats, bank_feats),
+        "frechet_distance_renders_vs_bank": _frechet_or_none(content_feats, bank_feats),
         "content_bound": CONTENT_BOUND,
     }
     run = by_alpha[f"{run_alpha:g}"]

@@ -236,3 +236,12 @@ def test_build_stylizer_finds_registered_stylizers_in_a_fresh_process():
             "print(type(s).__name__, s.alpha, STYLIZERS.names())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "AdaINStylizer 0.5 ['adain']"
+
+
+def test_frechet_distance_is_left_out_for_a_one_style_bank():
+    import numpy as np
+
+    from stylizers.report import _frechet_or_none
+
+    assert _frechet_or_none(np.ones((1, 4)), np.random.default_rng(0).random((5, 4))) is None
+    assert _frechet_or_none(np.random.default_rng(1).random((3, 4)), np.random.default_rng(2).random((5, 4))) > 0
