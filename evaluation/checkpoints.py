@@ -4,7 +4,6 @@ foreign checkpoints (official HRNet .pth, mmpose .pth) converted on load."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 
+from rig2sketch.atomic import atomic_path
 from evaluation.config import ModelConfig
 from evaluation.hrnet import PoseHRNet, build_hrnet, load_weights
 
@@ -29,9 +29,8 @@ def save_model(model: PoseHRNet, cfg: ModelConfig, path: str | Path, extra: dict
              if not k.endswith("num_batches_tracked")}
     meta = {"rig2sketch.model": json.dumps(asdict(cfg)), "format": "pt"}
     meta.update({f"rig2sketch.{k}": json.dumps(v) for k, v in (extra or {}).items()})
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file(state, str(tmp), metadata=meta)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata=meta)
     return path
 
 

@@ -18,7 +18,6 @@ import csv
 import io
 import json
 import math
-import os
 import re
 import textwrap
 from dataclasses import replace
@@ -30,6 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from rig2sketch.atomic import atomic_path, write_text_atomic
 from evaluation import blazepose
 from evaluation.checkpoints import load_model
 from evaluation.coco_eval import score
@@ -108,12 +108,6 @@ def _fmt(v: float) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_results(cfg: ExperimentConfig, results: dict[str, dict[str, dict[str, float]]],
                   trained: dict[str, dict], holdout: HoldoutConfig, set_sizes: dict[str, int]) -> Path:
     """Write results.csv, table.md, cross_validation.md/.csv and results.png; returns table.md.
@@ -132,7 +126,7 @@ def write_results(cfg: ExperimentConfig, results: dict[str, dict[str, dict[str, 
             t = trained.get(row, {})
             writer.writerow([row, s, set_sizes[s], *(f"{m[k]:.4f}" for k in metric_keys),
                              t.get("train_samples", 0), t.get("steps", 0)])
-    _atomic_write(out / "results.csv", buf.getvalue())
+    write_text_atomic(out / "results.csv", buf.getvalue())
 
     variant_by_name = {v.name: v for v in cfg.variants}
     lines = [f"# {cfg.name}: HRNet COCO OKS AP by training data", "",
@@ -146,7 +140,7 @@ def write_results(cfg: ExperimentConfig, results: dict[str, dict[str, dict[str, 
     for row, per_set in results.items():
         aug = variant_by_name[row].augment if row in variant_by_name else "–"
         lines.append(f"| {row} | {aug} | " + " | ".join(_fmt(per_set[s]["AP"]) for s in sets) + " |")
-    _atomic_write(out / "table.md", "\n".join(lines) + "\n")
+    write_text_atomic(out / "table.md", "\n".join(lines) + "\n")
 
     # Cross-validation: trained variants (rows) x held-out dataset splits (columns).
     cv_rows = [r for r in results if r in variant_by_name]
@@ -154,13 +148,13 @@ def write_results(cfg: ExperimentConfig, results: dict[str, dict[str, dict[str, 
     cv = ["# Cross-validation (AP): train on row, test on column (held-out characters)", "",
           "| train \\ test | " + " | ".join(cv_cols) + " |", "|---|" + "---:|" * len(cv_cols)]
     cv += [f"| {r} | " + " | ".join(_fmt(results[r][c]["AP"]) for c in cv_cols) + " |" for r in cv_rows]
-    _atomic_write(out / "cross_validation.md", "\n".join(cv) + "\n")
+    write_text_atomic(out / "cross_validation.md", "\n".join(cv) + "\n")
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["train", *cv_cols])
     for r in cv_rows:
         w.writerow([r, *(f"{results[r][c]['AP']:.4f}" for c in cv_cols)])
-    _atomic_write(out / "cross_validation.csv", buf.getvalue())
+    write_text_atomic(out / "cross_validation.csv", buf.getvalue())
 
     fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(results)), 4))
     width = 0.8 / max(1, len(sets))
@@ -173,11 +167,10 @@ def write_results(cfg: ExperimentConfig, results: dict[str, dict[str, dict[str, 
     ax.set(ylabel="COCO OKS AP", ylim=(0, 1.05), title=f"{cfg.name}: AP by training data (columns: test set)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = out / f".results.{os.getpid()}.tmp.png"
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(out / "results.png") as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, out / "results.png")
-    _atomic_write(out / "summary.json", json.dumps({"holdout": holdout.__dict__, "results": results,
+    write_text_atomic(out / "summary.json", json.dumps({"holdout": holdout.__dict__, "results": results,
                                                     "trained": trained, "set_sizes": set_sizes}, default=float,
                                                    indent=1))
     return out / "table.md"
@@ -216,9 +209,9 @@ def score_command(cfg: EvaluateConfig) -> Path:
         results = {n: score(r, predict_records(model, r, mcfg, dev, cfg.batch_size)) for n, r in sets.items()}
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "metrics.json", json.dumps(results, indent=1, default=float))
+    write_text_atomic(out / "metrics.json", json.dumps(results, indent=1, default=float))
     keys = ["AP", "AP50", "AP75", "AR", "PCK"]
     lines = [f"# {cfg.checkpoint}", "", "| set | samples | " + " | ".join(keys) + " |", "|---|---:|" + "---:|" * len(keys)]
     lines += [f"| {n} | {len(sets[n])} | " + " | ".join(_fmt(m[k]) for k in keys) + " |" for n, m in results.items()]
-    _atomic_write(out / "metrics.md", "\n".join(lines) + "\n")
+    write_text_atomic(out / "metrics.md", "\n".join(lines) + "\n")
     return out / "metrics.md"

@@ -103,7 +103,7 @@ def _write_yolo(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
         f"path: {Path(cfg.out).resolve()}",
         f"train: images/{train}",
         f"val: images/{val}",
-        *([f"test: images/test"] if "test" in counts and val != "test" else []),
+        *(["test: images/test"] if "test" in counts and val != "test" else []),
         "kpt_shape: [17, 3]",
         f"flip_idx: {flip_index()}",
         "names:",

@@ -11,19 +11,19 @@ Output: a JSON list of COCO results (``image_id``, ``category_id`` 1, ``keypoint
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from rig2sketch.atomic import write_text_atomic
+from rig2sketch.drawing import draw_pose
 from evaluation.checkpoints import DEFAULT_CHECKPOINT, load_model
 from evaluation.coco_eval import detections
 from evaluation.config import PredictConfig
 from evaluation.data import PoseRecord, read_image
 from evaluation.train import pick_device, predict_records
-from rig2sketch.skeleton import COCO_SKELETON
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -52,19 +52,12 @@ def image_records(images_dir: str | Path, boxes: str = "") -> list[PoseRecord]:
     return records
 
 
-def draw_pose(image: np.ndarray, keypoints: np.ndarray, min_score: float = 0.2) -> np.ndarray:
-    """Overlay: the character's left in red, right in blue, centre in green (RGB image)."""
-    out = image.copy()
-    r = max(2, round(max(image.shape[:2]) / 150))
-    for a, b in COCO_SKELETON:
-        if keypoints[a, 2] >= min_score and keypoints[b, 2] >= min_score:
-            cv2.line(out, tuple(np.round(keypoints[a, :2]).astype(int)), tuple(np.round(keypoints[b, :2]).astype(int)),
-                     (0, 200, 0), max(1, r // 2), cv2.LINE_AA)
-    for k, (x, y, s) in enumerate(keypoints):
-        if s >= min_score:
-            color = (0, 160, 0) if k == 0 else (230, 0, 0) if k % 2 == 1 else (0, 0, 230)
-            cv2.circle(out, (int(round(x)), int(round(y))), r, color, -1, cv2.LINE_AA)
-    return out
+def draw_prediction(image: np.ndarray, keypoints: np.ndarray, min_score: float = 0.2) -> np.ndarray:
+    """Overlay of predicted ``17, 3`` (x, y, score) keypoints with the house colours
+    (``rig2sketch.drawing``: character's left blue, right orange); scores below ``min_score`` hidden."""
+    shown = keypoints.copy()
+    shown[:, 2] = np.where(keypoints[:, 2] >= min_score, 2.0, 0.0)
+    return draw_pose(image, shown)
 
 
 def predict(cfg: PredictConfig) -> Path:
@@ -83,15 +76,11 @@ def predict(cfg: PredictConfig) -> Path:
     for res, rec in zip(results, records):
         res["file_name"] = Path(rec.image).name
         res["bbox"] = [float(t) for t in rec.bbox]
-    out = Path(cfg.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(results))
-    os.replace(tmp, out)
+    out = write_text_atomic(cfg.out, json.dumps(results))
     if cfg.draw:
         folder = Path(cfg.draw)
         folder.mkdir(parents=True, exist_ok=True)
         for rec, kp in zip(records, keypoints):
-            overlay = draw_pose(read_image(rec), kp)
+            overlay = draw_prediction(read_image(rec), kp)
             cv2.imwrite(str(folder / (Path(rec.image).stem + "_pose.png")), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
     return out

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from rig2sketch.atomic import atomic_path, write_text_atomic
 from evaluation import heatmaps
 from evaluation.checkpoints import load_state, save_model
 from evaluation.coco_eval import score
@@ -73,12 +73,6 @@ def evaluate_model(model: PoseHRNet, records: list[PoseRecord], cfg: ModelConfig
     return score(records, predict_records(model, records, cfg, device, batch_size))
 
 
-def _atomic_torch_save(obj: dict, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def plot_curves(history: dict, path: Path) -> Path:
     """Training loss per step and validation AP per epoch, side by side."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -99,10 +93,9 @@ def plot_curves(history: dict, path: Path) -> Path:
     else:
         b.set_axis_off()
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
@@ -179,8 +172,9 @@ def train(cfg: TrainConfig, train_records: list[PoseRecord] | None = None,
             if metrics["AP"] > best:
                 best = metrics["AP"]
                 save_model(model, cfg.model, out / "best.safetensors", {"epoch": epoch + 1, "val": metrics})
-        _atomic_torch_save({"model": model.state_dict(), "optim": optim.state_dict(), "epoch": epoch + 1,
-                            "step": step, "history": history, "best": best, "config": asdict(cfg)}, state_path)
+        with atomic_path(state_path) as tmp:
+            torch.save({"model": model.state_dict(), "optim": optim.state_dict(), "epoch": epoch + 1,
+                        "step": step, "history": history, "best": best, "config": asdict(cfg)}, tmp)
         plot_curves(history, out / "curves.png")
     final = save_model(model, cfg.model, out / "model.safetensors",
                        {"steps": step, "datasets": cfg.datasets, "train_samples": len(train_records)})
@@ -189,9 +183,7 @@ def train(cfg: TrainConfig, train_records: list[PoseRecord] | None = None,
                "val": history["val"][-1] if history["val"] else {}, "best_AP": best,
                "samples_per_s": float(np.mean(history["samples_per_s"])) if history["samples_per_s"] else 0.0,
                "model": str(final), "curves": str(out / "curves.png")}
-    tmp = out / ".history.json.tmp"
-    tmp.write_text(json.dumps({"summary": summary, **history}, indent=1, default=float))
-    os.replace(tmp, out / "history.json")
+    write_text_atomic(out / "history.json", json.dumps({"summary": summary, **history}, indent=1, default=float))
     return summary
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from renderers.cameras import PlacedCamera, frame_view, make_views
 from renderers.config import FrameConfig, RenderConfig
 from renderers.contours import CONTOURS
-from renderers.contours.base import LineSettings, PassRender, linear_to_srgb, over_white
+from renderers.contours.base import LineSettings, PassRender, over_white
 from renderers.contours.freestyle import setup_freestyle
 from renderers.parts import setup_part_aov
 from renderers.projection import blender_matrix_world, project_points

@@ -7,13 +7,12 @@ reference's style interpolation, because AdaIN is linear in the style statistics
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from rig2sketch.atomic import atomic_path
 from stylizers.base import STYLIZERS, Stylizer
 from stylizers.config import BUNDLED, AdaINConfig
 from stylizers.vgg import VGGEncoder, encoder_from_official, encoder_vgg16, load_strict
@@ -165,18 +164,9 @@ def save_safetensors_fp16(state: dict[str, torch.Tensor], path: Path, metadata: 
     """Write ``state`` as fp16 safetensors atomically (temp file + rename)."""
     from safetensors.torch import save_file
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({k: v.detach().to("cpu", torch.float16).contiguous() for k, v in state.items()}, tmp, metadata)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().to("cpu", torch.float16).contiguous() for k, v in state.items()}, str(tmp), metadata)
+    return Path(path)
 
 
 @STYLIZERS.register("adain")

@@ -9,14 +9,13 @@ the index is written atomically into the folder (kept in memory when the folder 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from rig2sketch.atomic import write_json_atomic
 from stylizers.config import BUNDLED
 
 BUNDLED_BANK = Path(__file__).resolve().parents[1] / "data" / "styles"
@@ -134,13 +133,3 @@ def index_folder(root: Path) -> list[StyleEntry]:
     return entries
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -34,17 +34,21 @@ def _pool() -> nn.Module:
     return nn.MaxPool2d((2, 2), (2, 2), (0, 0), ceil_mode=True)
 
 
-def official_vgg19() -> nn.Sequential:
-    """The 53-module VGG-19 of pytorch-AdaIN ``net.vgg`` (keys ``0.weight`` ... ``51.bias``)."""
+def _vgg_stack(plan: list[list[tuple[int, int]]]) -> nn.Sequential:
+    """The 1x1 preprocessing conv, then conv blocks (``(cin, cout)`` each) separated by max-pools."""
     layers: list[nn.Module] = [nn.Conv2d(3, 3, (1, 1))]
-    plan = [[(3, 64), (64, 64)], [(64, 128), (128, 128)], [(128, 256)] + [(256, 256)] * 3,
-            [(256, 512)] + [(512, 512)] * 3, [(512, 512)] * 4]
     for b, block in enumerate(plan):
         if b:
             layers.append(_pool())
         for cin, cout in block:
             layers += _conv(cin, cout)
     return nn.Sequential(*layers)
+
+
+def official_vgg19() -> nn.Sequential:
+    """The 53-module VGG-19 of pytorch-AdaIN ``net.vgg`` (keys ``0.weight`` ... ``51.bias``)."""
+    return _vgg_stack([[(3, 64), (64, 64)], [(64, 128), (128, 128)], [(128, 256)] + [(256, 256)] * 3,
+                       [(256, 512)] + [(512, 512)] * 3, [(512, 512)] * 4])
 
 
 # Module index just after each tap (slice ends) in the two stacks.
@@ -54,14 +58,8 @@ VGG16_TAPS = (4, 11, 18, 28)
 
 def vgg16_relu4_1() -> nn.Sequential:
     """VGG-16 to relu4_1 behind a 1x1 preprocessing conv (28 modules, same conventions as the official)."""
-    layers: list[nn.Module] = [nn.Conv2d(3, 3, (1, 1))]
-    plan = [[(3, 64), (64, 64)], [(64, 128), (128, 128)], [(128, 256), (256, 256), (256, 256)], [(256, 512)]]
-    for b, block in enumerate(plan):
-        if b:
-            layers.append(_pool())
-        for cin, cout in block:
-            layers += _conv(cin, cout)
-    return nn.Sequential(*layers)
+    return _vgg_stack([[(3, 64), (64, 64)], [(64, 128), (128, 128)], [(128, 256), (256, 256), (256, 256)],
+                       [(256, 512)]])
 
 
 def caffe_preprocess_conv_state() -> dict[str, torch.Tensor]:

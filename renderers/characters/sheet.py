@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+
+from rig2sketch.atomic import atomic_path
 
 
 DEFAULT_MOTIONS = ("walk", "wave", "kick")
@@ -168,9 +169,8 @@ def draw_character_sheet(out_png: Path, characters: list[str], motions: list[str
             panels += np.split(strip, columns, axis=1)
             labels += [f"{label} {m}" for m in ("T-pose", *motion_labels)]
         sheet = grid(panels, columns, cell=size, labels=labels)
-        partial = out_png.with_name(f".{out_png.name}.{os.getpid()}.tmp.png")
-        Image.fromarray(sheet).save(partial)
-        os.replace(partial, out_png)
+        with atomic_path(out_png) as partial:
+            Image.fromarray(sheet).save(partial)
     return out_png
 
 

@@ -5,13 +5,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from rig2sketch.atomic import atomic_path
 from renderers.motions.clip import Pose
 from renderers.motions.kinematics import bone_tails, forward_kinematics, reference_skeleton
 from rig2sketch.skeleton import JOINT_EDGES, JOINTS, MIXAMO_BONES
@@ -51,10 +51,9 @@ def draw_poses(rows: Sequence[tuple[str, Sequence[Pose]]], path: Path) -> None:
                 if c == 0 and v == 0:
                     ax.set_title(label, fontsize=7, loc="left")
     fig.tight_layout()
-    partial = Path(path).with_name(f".{Path(path).name}.partial.png")
-    fig.savefig(partial, dpi=90)
+    with atomic_path(path) as partial:
+        fig.savefig(partial, dpi=90)
     plt.close(fig)
-    os.replace(partial, path)
 
 
 def main(argv: list[str]) -> None:
