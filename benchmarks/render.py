@@ -12,7 +12,8 @@ Every measurement runs in a fresh worker process (``--worker``), as real jobs do
   (write_still=True)`` call per camera writing a PNG that is read back, labels projected with
   ``world_to_camera_view``;
 - memory: the fast method's worker RSS after 50 and after 500 rendered images;
-- Dask: the render flow with ``runner.kind=dask`` on 1 worker vs 2 workers (1 thread per job).
+- Dask: the render flow with ``runner.kind=dask`` on 1 worker vs 2 workers (1 thread per job), the same
+  character and cameras at the same size as the method table, one job per motion (4 jobs of 32 images).
 """
 
 from __future__ import annotations
@@ -59,14 +60,14 @@ def _config(method: str, size: int, frames: int, motion: str = "walk", step: int
 
 def worker_method(method: str, size: int, frames: int, motion: str, step: int, memory_at: list[int]) -> dict:
     from flows.render import plan_jobs
-    from renderers.job import iter_render
+    from renderers.job import iter_render, scratch_dir
 
     job = plan_jobs(_config(method, size, frames, motion, step))[0]
     started = time.perf_counter()
     first = None
     count = 0
     memory = {}
-    with tempfile.TemporaryDirectory() as scratch:
+    with scratch_dir() as scratch:
         for _ in iter_render(job, Path(scratch)):
             count += 1
             if first is None:
@@ -196,8 +197,8 @@ def main() -> None:
         return
 
     if args.only_dask:
-        scaling = dask_scaling(256, 2 if args.quick else 3)
-        print(f"dask depth_normal 256px, {len(MOTIONS)} jobs: 1 worker {scaling[1]['images_per_s']:.2f} img/s "
+        scaling = dask_scaling(256 if args.quick else 512, 2 if args.quick else 4)
+        print(f"dask depth_normal {256 if args.quick else 512}px, {len(MOTIONS)} jobs: 1 worker {scaling[1]['images_per_s']:.2f} img/s "
               f"({scaling[1]['seconds']:.0f} s with start-up), 2 workers {scaling[2]['images_per_s']:.2f} img/s "
               f"({scaling[2]['seconds']:.0f} s) -> {scaling['speedup']:.2f}x; load {os.getloadavg()[0]:.1f}")
         return
@@ -230,8 +231,8 @@ def main() -> None:
           f"(growth {100 * (after / before - 1):+.1f}%), loop {memory['loop_images_per_s']:.2f} img/s", flush=True)
 
     if not args.skip_dask:
-        scaling = dask_scaling(256, 2 if args.quick else 3)
-        print(f"\ndask depth_normal 256px, {len(MOTIONS)} jobs: 1 worker {scaling[1]['images_per_s']:.2f} img/s "
+        scaling = dask_scaling(256 if args.quick else 512, 2 if args.quick else 4)
+        print(f"\ndask depth_normal {256 if args.quick else 512}px, {len(MOTIONS)} jobs: 1 worker {scaling[1]['images_per_s']:.2f} img/s "
               f"({scaling[1]['seconds']:.0f} s with start-up), 2 workers {scaling[2]['images_per_s']:.2f} img/s "
               f"({scaling[2]['seconds']:.0f} s) -> {scaling['speedup']:.2f}x; load {os.getloadavg()[0]:.1f}",
               flush=True)

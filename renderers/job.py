@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pickle
 import sys
 import tempfile
@@ -272,12 +273,20 @@ def iter_render(job: RenderJob, scratch: Path) -> Iterator[dict[str, Any]]:
             }
 
 
+def scratch_dir() -> tempfile.TemporaryDirectory:
+    """A private folder for a worker's pass files: in RAM (``/dev/shm``) where the OS has one —
+    each image's passes are written and read back once — else the system temp folder."""
+    shm = Path("/dev/shm")
+    ram = shm.is_dir() and os.access(shm, os.W_OK)
+    return tempfile.TemporaryDirectory(prefix="rig2sketch-render-", dir=str(shm) if ram else None)
+
+
 def render(job: RenderJob) -> dict[str, np.ndarray]:
     """Render a whole job into stacked arrays (``N`` images): the keys of :func:`iter_render`,
     each stacked along a new first axis (``image`` ``N, H, W`` uint8, ``keypoints`` ``N, 17, 3``,
     ``camera`` ``N`` str...; ``params`` a list of dicts). Keeps every image in memory: for
     shards use :func:`write_shard`."""
-    with tempfile.TemporaryDirectory(prefix="rig2sketch-render-") as scratch:
+    with scratch_dir() as scratch:
         items = list(iter_render(job, Path(scratch)))
     if not items:
         raise ValueError(f"job {job.job_id!r} selected no frames; lower renderer.frames.step")
@@ -301,7 +310,7 @@ def write_shard(job: RenderJob, path: Path) -> tuple[int, float]:
 
     started = time.perf_counter()
     rows = 0
-    with tempfile.TemporaryDirectory(prefix="rig2sketch-render-") as scratch:
+    with scratch_dir() as scratch:
         with ShardWriter(Path(path), metadata=shard_metadata(job)) as writer:
             for item in iter_render(job, Path(scratch)):
                 row = {

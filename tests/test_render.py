@@ -224,3 +224,30 @@ def test_renderer_yaml_files_compose_into_the_config(name):
     assert cfg.camera.count == 8
     with pytest.raises(Exception, match="camras"):
         OmegaConf.merge(OmegaConf.structured(RenderConfig), {"camras": 8})
+
+
+@pytest.mark.blender
+def test_exr_reader_matches_blender_and_rejects_bad_files(tmp_path):
+    import bpy
+
+    from renderers.contours.exr import read_exr
+
+    pixels = np.random.default_rng(0).random(5 * 7 * 4).astype(np.float32)
+    image = bpy.data.images.new("exr_check", 7, 5, alpha=True, float_buffer=True)
+    image.pixels.foreach_set(pixels)
+    scene = bpy.context.scene
+    scene.view_settings.view_transform = "Standard"
+    settings = scene.render.image_settings
+    settings.file_format, settings.color_depth, settings.exr_codec = "OPEN_EXR", "32", "NONE"
+    image.save_render(str(tmp_path / "t.exr"), scene=scene)
+    channels = read_exr(tmp_path / "t.exr")
+    expected = pixels.reshape(5, 7, 4)[::-1]  # Blender's pixels run bottom-up, the file top-down
+    for i, name in enumerate("RGBA"):
+        np.testing.assert_array_equal(channels[name], expected[..., i])
+    data = (tmp_path / "t.exr").read_bytes()
+    (tmp_path / "cut.exr").write_bytes(data[:-40])
+    with pytest.raises(ValueError, match="truncated"):
+        read_exr(tmp_path / "cut.exr")
+    (tmp_path / "no.exr").write_bytes(b"PNG not an exr")
+    with pytest.raises(ValueError, match="not an OpenEXR"):
+        read_exr(tmp_path / "no.exr")

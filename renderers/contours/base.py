@@ -9,7 +9,9 @@ renders the current frame and returns the passes as numpy arrays (rows top to bo
 Pass arrays (``H, W`` the image size):
 - ``image``: ``H, W, 4`` float32 linear RGBA (the Combined pass: shaded figure, transparent
   background)
-- ``alpha``: ``H, W`` float32 coverage in [0, 1]
+- ``alpha``: ``H, W`` float32 coverage in [0, 1]; when ``depth`` is rendered too, the 0/1
+  coverage of each pixel's depth sample (``depth < EMPTY_DEPTH``) instead of a file of its own —
+  exact for sharp renders (one sample at the pixel centre), first-sample coverage otherwise
 - ``depth``: ``H, W`` float32 distance along the view axis in metres, huge where empty
 - ``normal``: ``H, W, 3`` float32 world-space unit normals
 - ``index``: ``H, W`` float32 object pass index (one per mesh)
@@ -28,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from renderers.contours.exr import read_exr
+
 # pass name -> (Render Layers socket, File Output item type, view-layer flag or None)
 PASSES: dict[str, tuple[str, str, str | None]] = {
     "image": ("Image", "RGBA", None),
@@ -38,6 +42,9 @@ PASSES: dict[str, tuple[str, str, str | None]] = {
     "part": ("part", "FLOAT", None),  # the body-part AOV of renderers.parts
     "freestyle": ("Freestyle", "RGBA", None),
 }
+
+
+EMPTY_DEPTH = 1e9  # Cycles writes ~1e10 as the depth of pixels that see no surface
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,9 @@ class PassRender:
         self.bpy = bpy
         self.scene = scene
         self.passes = sorted(passes)
+        # Coverage from the depth pass saves a pass file per image (a write and a read).
+        self.alpha_from_depth = "alpha" in passes and "depth" in passes
+        self.files = [name for name in self.passes if not (name == "alpha" and self.alpha_from_depth)]
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         scene.render.engine = "CYCLES"
@@ -124,9 +134,16 @@ class PassRender:
         out.format.file_format = "OPEN_EXR"
         out.format.color_depth = "32"
         out.format.exr_codec = "NONE"
-        for name in self.passes:
+        for name in self.files:
             socket, kind, _ = PASSES[name]
-            out.file_output_items.new(kind, socket)
+            item = out.file_output_items.new(kind, socket)
+            # One channel per scalar pass, three per vector: the node format's RGBA would write
+            # (and we would read) 4 floats a pixel for every pass.
+            item.override_node_format = True
+            item.format.file_format = "OPEN_EXR"
+            item.format.color_depth = "32"
+            item.format.exr_codec = "NONE"
+            item.format.color_mode = {"FLOAT": "BW", "VECTOR": "RGB"}.get(kind, "RGBA")
             tree.links.new(layers.outputs[socket], out.inputs[socket])
 
     def render(self, samples: int = 1, sharp: bool = True) -> dict[str, np.ndarray]:
@@ -140,27 +157,22 @@ class PassRender:
         cycles.samples = 1 if sharp else samples
         cycles.pixel_filter_type = "BOX" if sharp else "BLACKMAN_HARRIS"
         cycles.filter_width = 0.01 if sharp else 1.5
-        for name in self.passes:
+        for name in self.files:
             path = self.directory / f"{PASSES[name][0]}.exr"
             if path.exists():
                 os.remove(path)
         bpy.ops.render.render(write_still=False)
         result = {}
-        for name in self.passes:
+        for name in self.files:
             path = self.directory / f"{PASSES[name][0]}.exr"
             if not path.exists():
                 raise RuntimeError(f"Blender did not write the {name!r} pass to {path}")
-            image = bpy.data.images.load(str(path), check_existing=False)
-            try:
-                width, height = image.size
-                flat = np.empty(width * height * image.channels, dtype=np.float32)
-                image.pixels.foreach_get(flat)
-                array = flat.reshape(height, width, image.channels)[::-1]
-            finally:
-                bpy.data.images.remove(image)
-            if name in ("alpha", "depth", "index", "part"):
-                array = array[..., 0]
-            elif name == "normal":
-                array = array[..., :3]
-            result[name] = np.ascontiguousarray(array)
+            channels = read_exr(path)
+            names = {"FLOAT": ("V",), "VECTOR": ("X", "Y", "Z"), "RGBA": ("R", "G", "B", "A")}[PASSES[name][1]]
+            missing = [c for c in names if c not in channels]
+            if missing:
+                raise RuntimeError(f"{path} lacks channels {missing} (has {sorted(channels)})")
+            result[name] = channels[names[0]] if len(names) == 1 else np.dstack([channels[c] for c in names])
+        if self.alpha_from_depth:
+            result["alpha"] = (result["depth"] < EMPTY_DEPTH).astype(np.float32)
         return result
