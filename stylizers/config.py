@@ -110,6 +110,10 @@ class TrainStylizerConfig:
     init_decoder: str | None = None  # resume from a decoder.safetensors
     crop_scale: list[float] = field(default_factory=lambda: [0.25, 0.6])  # crop side / image's shorter side
     max_minutes: float = 0.0  # > 0: stop after this much training time (card records the steps done)
+    # adain: the paper's objective; reconstruction: the decoder learns to invert the encoder (WCT's decoder
+    # objective, Li et al. 2017: pixel L1 x identity_weight + feature loss, on content and style crops) —
+    # a cheap first stage for short CPU runs, continued with objective=adain through init_decoder.
+    objective: str = "adain"
 
     def __post_init__(self) -> None:
         if self.encoder not in ("vgg16_hed",):
@@ -122,3 +126,7 @@ class TrainStylizerConfig:
             raise ValueError(f"crop_scale={self.crop_scale}: need 0.05 <= min <= max <= 1")
         if self.lr <= 0:
             raise ValueError(f"lr={self.lr}: must be > 0")
+        if self.objective not in ("adain", "reconstruction"):
+            raise ValueError(f"objective={self.objective!r}: choose adain or reconstruction")
+        if self.objective == "reconstruction" and self.identity_weight <= 0:
+            raise ValueError("objective=reconstruction needs identity_weight > 0 (the pixel L1 weight, e.g. 1000)")

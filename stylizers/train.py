@@ -98,6 +98,15 @@ def adain_losses(encoder: VGGEncoder, decoder: torch.nn.Module, content: torch.T
     return loss_c, loss_s
 
 
+def reconstruction_losses(encoder: VGGEncoder, decoder: torch.nn.Module,
+                          images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(feature loss ``||f(g(f(x))) - f(x)||²``, pixel L1 ``|g(f(x)) - x|``): WCT's decoder objective."""
+    with torch.no_grad():
+        feats = encoder.encode(images)
+    out = decoder(feats)
+    return torch.nn.functional.mse_loss(encoder.encode(out), feats), (out - images).abs().mean()
+
+
 def identity_loss(encoder: VGGEncoder, decoder: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
     """Mean absolute pixel error of the decoder's reconstruction ``g(f(x))`` of ``x``."""
     with torch.no_grad():
@@ -143,10 +152,16 @@ def train_stylizer(cfg: TrainStylizerConfig) -> Path:
             group["lr"] = cfg.lr / (1.0 + cfg.lr_decay * step)
         c = batch(content_images, cfg.batch_size, cfg.crop, rng, cfg.crop_scale).to(device)
         s = batch(style_images, cfg.batch_size, cfg.crop, rng, cfg.crop_scale).to(device)
-        loss_c, loss_s = adain_losses(encoder, decoder, c, s)
-        loss = cfg.content_weight * loss_c + cfg.style_weight * loss_s
-        loss_i = identity_loss(encoder, decoder, torch.cat([c, s])) if cfg.identity_weight > 0 else loss_c.new_zeros(())
-        loss = loss + cfg.identity_weight * loss_i
+        if cfg.objective == "reconstruction":
+            loss_c, loss_i = reconstruction_losses(encoder, decoder, torch.cat([c, s]))
+            loss_s = loss_c.new_zeros(())
+            loss = cfg.content_weight * loss_c + cfg.identity_weight * loss_i
+        else:
+            loss_c, loss_s = adain_losses(encoder, decoder, c, s)
+            loss = cfg.content_weight * loss_c + cfg.style_weight * loss_s
+            loss_i = (identity_loss(encoder, decoder, torch.cat([c, s])) if cfg.identity_weight > 0
+                      else loss_c.new_zeros(()))
+            loss = loss + cfg.identity_weight * loss_i
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -194,8 +209,7 @@ def write_model_card(out: Path, cfg: TrainStylizerConfig, log: list[dict], secon
 - Content data: {content_desc}; {n_content} images, random crops resized to {cfg.crop} px
   ({cfg.crop_scale[0]:.0%}-{cfg.crop_scale[1]:.0%} of the short side), flips.
 - Style data: style bank `{bank.root}` ({len(bank)} images: Open Peeps CC0 + generated line styles).
-- Objective: content weight {cfg.content_weight}, style weight {cfg.style_weight} (mean/std at relu1_1..relu4_1),
-  pixel identity weight {cfg.identity_weight} (L1 of g(f(x)) vs x for content and style crops; not in the paper).
+- Objective: {_objective_text(cfg)}
 - Optimiser: Adam lr {cfg.lr}, inverse-time decay {cfg.lr_decay}; batch {cfg.batch_size}; steps {steps_done}
   (of {cfg.steps} planned{f", stopped by max_minutes={cfg.max_minutes}" if steps_done < cfg.steps else ""}); seed {cfg.seed}.
 - Hardware: {hw}; wall time {seconds / 60:.1f} min.
@@ -210,6 +224,15 @@ def write_model_card(out: Path, cfg: TrainStylizerConfig, log: list[dict], secon
     tmp = out / "MODEL_CARD.md.tmp"
     tmp.write_text(text)
     tmp.replace(out / "MODEL_CARD.md")
+
+
+def _objective_text(cfg: TrainStylizerConfig) -> str:
+    if cfg.objective == "reconstruction":
+        return (f"reconstruction (WCT's decoder objective, Li et al. 2017; no style term): feature loss weight "
+                f"{cfg.content_weight} + pixel L1 weight {cfg.identity_weight}, on content and style crops.")
+    return (f"AdaIN: content weight {cfg.content_weight}, style weight {cfg.style_weight} (mean/std at "
+            f"relu1_1..relu4_1),\n  pixel identity weight {cfg.identity_weight} (L1 of g(f(x)) vs x for content and "
+            f"style crops; not in the paper).")
 
 
 def install_bundled(run_dir: Path, bundled_dir: Path) -> None:

@@ -3,6 +3,8 @@ weights from HED's VGG-16, padding of odd sizes, and style loss falling with alp
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -225,6 +227,26 @@ def test_one_training_step_on_render_shards_writes_loadable_weights_and_card(tmp
     assert reloaded.decoder.state_dict()["1.weight"].dtype == torch.float32
     x = torch.rand(1, 3, 32, 32)
     assert StylizerRunner.create(reloaded, "cpu").stylize(x, torch.rand(1, 1024), torch.ones(1, 1)).shape == x.shape
+
+
+def test_reconstruction_stage_trains_the_decoder_to_invert_the_encoder(tmp_path):
+    from stylizers.config import TrainStylizerConfig
+    from stylizers.train import train_stylizer
+
+    with pytest.raises(ValueError, match="identity_weight"):
+        TrainStylizerConfig(objective="reconstruction")
+    with pytest.raises(ValueError, match="choose adain or reconstruction"):
+        TrainStylizerConfig(objective="wct")
+    out = train_stylizer(TrainStylizerConfig(out=str(tmp_path / "r"), objective="reconstruction", identity_weight=1.0,
+                                             steps=2, batch_size=1, crop=32, log_every=1, lr=1e-3))
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "reconstruction (WCT's decoder objective" in card and "steps 2" in card
+    log = json.loads((out / "losses.json").read_text())
+    assert [e["style"] for e in log] == [0.0, 0.0] and all(e["identity"] > 0 for e in log)
+    first = official_decoder().state_dict()
+    trained = load_file(out / "decoder.safetensors")
+    assert set(trained) == set(first)  # the official decoder layout, loadable by load_bundled
+    assert load_bundled(out).decoder is not None
 
 
 def test_build_stylizer_finds_registered_stylizers_in_a_fresh_process():
