@@ -228,9 +228,10 @@ def test_renderer_yaml_files_compose_into_the_config(name):
 
 @pytest.mark.blender
 def test_exr_reader_matches_blender_and_rejects_bad_files(tmp_path):
-    import bpy
-
+    from renderers.blender import reset_blender
     from renderers.contours.exr import read_exr
+
+    bpy = reset_blender()
 
     pixels = np.random.default_rng(0).random(5 * 7 * 4).astype(np.float32)
     image = bpy.data.images.new("exr_check", 7, 5, alpha=True, float_buffer=True)
