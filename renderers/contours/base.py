@@ -45,6 +45,17 @@ PASSES: dict[str, tuple[str, str, str | None]] = {
 
 
 EMPTY_DEPTH = 1e9  # Cycles writes ~1e10 as the depth of pixels that see no surface
+# File Output item type -> the image format's colour mode, and the EXR channels Blender names for it
+COLOR_MODES = {"FLOAT": "BW", "VECTOR": "RGB", "RGBA": "RGBA"}
+CHANNELS = {"FLOAT": ("V",), "VECTOR": ("X", "Y", "Z"), "RGBA": ("R", "G", "B", "A")}
+
+
+def _float_exr(image_format: Any, color_mode: str) -> None:
+    """An uncompressed 32-bit float OpenEXR (what :func:`renderers.contours.exr.read_exr` reads)."""
+    image_format.file_format = "OPEN_EXR"
+    image_format.color_depth = "32"
+    image_format.exr_codec = "NONE"
+    image_format.color_mode = color_mode
 
 
 @dataclass(frozen=True)
@@ -131,19 +142,14 @@ class PassRender:
         out.directory = str(self.directory)
         out.file_name = ""
         out.format.media_type = "IMAGE"
-        out.format.file_format = "OPEN_EXR"
-        out.format.color_depth = "32"
-        out.format.exr_codec = "NONE"
+        _float_exr(out.format, "RGBA")
         for name in self.files:
             socket, kind, _ = PASSES[name]
             item = out.file_output_items.new(kind, socket)
             # One channel per scalar pass, three per vector: the node format's RGBA would write
             # (and we would read) 4 floats a pixel for every pass.
             item.override_node_format = True
-            item.format.file_format = "OPEN_EXR"
-            item.format.color_depth = "32"
-            item.format.exr_codec = "NONE"
-            item.format.color_mode = {"FLOAT": "BW", "VECTOR": "RGB"}.get(kind, "RGBA")
+            _float_exr(item.format, COLOR_MODES[kind])
             tree.links.new(layers.outputs[socket], out.inputs[socket])
 
     def render(self, samples: int = 1, sharp: bool = True) -> dict[str, np.ndarray]:
@@ -168,7 +174,7 @@ class PassRender:
             if not path.exists():
                 raise RuntimeError(f"Blender did not write the {name!r} pass to {path}")
             channels = read_exr(path)
-            names = {"FLOAT": ("V",), "VECTOR": ("X", "Y", "Z"), "RGBA": ("R", "G", "B", "A")}[PASSES[name][1]]
+            names = CHANNELS[PASSES[name][1]]
             missing = [c for c in names if c not in channels]
             if missing:
                 raise RuntimeError(f"{path} lacks channels {missing} (has {sorted(channels)})")
