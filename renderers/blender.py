@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Any, Sequence
 
 
 class BlenderUnavailable(ImportError):
@@ -40,3 +41,19 @@ def blender_world_to_camera_view():
     that tests and benchmarks compare rig2sketch's pinhole maths against."""
     import_bpy()
     return importlib.import_module("bpy_extras.object_utils").world_to_camera_view
+
+
+def remove_objects(objects: Sequence[Any]) -> None:
+    """Delete imported helper objects (a source armature and its meshes) and their actions."""
+    bpy = import_bpy()
+    for ob in objects:
+        action = ob.animation_data.action if ob.animation_data else None
+        data = ob.data
+        bpy.data.objects.remove(ob, do_unlink=True)
+        if action is not None and action.users == 0:
+            bpy.data.actions.remove(action)
+        if data is not None and data.users == 0:
+            if isinstance(data, bpy.types.Armature):
+                bpy.data.armatures.remove(data)
+            elif isinstance(data, bpy.types.Mesh):
+                bpy.data.meshes.remove(data)

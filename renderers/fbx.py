@@ -16,71 +16,30 @@ Every problem is a :class:`CharacterImportError` naming the file, the problem an
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
-from renderers.blender import import_bpy
-from renderers.rigging import LoadedCharacter
-from rig2sketch.skeleton import MIXAMO_BONES, MIXAMO_PARENTS
+from renderers.blender import import_bpy, remove_objects
+from renderers.rigging import (
+    REQUIRED_BONES,
+    TPOSE_TOLERANCE_DEG,
+    CharacterImportError,
+    ImportedAnimation,
+    LoadedCharacter,
+    canonical_bone_name,
+    check_path,
+    direction_deg,
+    is_tpose,
+    map_bones,
+)
+from rig2sketch.skeleton import MIXAMO_PARENTS
 
 FBX_BINARY_MAGIC = b"Kaydara FBX Binary  \x00"
 # A .blend starts with "BLENDER", or is zstd- (Blender >= 3.0 "compress") or gzip-compressed.
 BLEND_MAGICS = (b"BLENDER", b"\x28\xb5\x2f\xfd", b"\x1f\x8b")
-# Bones a character or animation must have: the body without fingers (Mixamo's smallest
-# skeleton, "no fingers", still has these).
-REQUIRED_BONES: tuple[str, ...] = tuple(b for b in MIXAMO_BONES if "Hand" not in b or b.endswith("Hand"))
-_PREFIX = re.compile(r"^(?:.*[:|])?(?:mixamorig\d*[_:]?)?", re.IGNORECASE)
-_CANONICAL = {b.lower(): b for b in MIXAMO_BONES + ("HeadTop_End",)}
 PLAUSIBLE_HEIGHT_M = (0.3, 4.0)
-
-
-class CharacterImportError(ValueError):
-    """A character or animation file cannot be used; the message names the file, why, and the fix."""
-
-
-@dataclass
-class ImportedAnimation:
-    """An animation file's armature in the scene: ``objects`` are deleted after retargeting.
-
-    ``mixamo_axes``: the file's bones use Mixamo's joint axes, so when its rest is not a T-pose
-    (animation-only FBX) rotations can be copied bone for bone; False for BVH mocap.
-    """
-
-    armature: Any
-    bone_names: dict[str, str]
-    frames: list[int]
-    objects: list[Any]
-    mixamo_axes: bool = True
-
-
-def canonical_bone_name(name: str) -> str | None:
-    """``mixamorig:LeftArm``, ``mixamorig7:LeftArm``, ``Armature|mixamorig_LeftArm``, ``LeftArm``
-    -> ``LeftArm``; None for bones outside the Mixamo skeleton (other ``*_End`` leaves)."""
-    return _CANONICAL.get(_PREFIX.sub("", name, count=1).lower())
-
-
-def map_bones(names: Iterable[str]) -> dict[str, str]:
-    """Canonical name -> actual name for the Mixamo bones among ``names`` (first one wins)."""
-    out: dict[str, str] = {}
-    for name in names:
-        canonical = canonical_bone_name(name)
-        if canonical is not None and canonical not in out:
-            out[canonical] = name
-    return out
-
-
-def check_path(path: str | Path, suffixes: tuple[str, ...], what: str) -> Path:
-    """The path if it exists and has one of ``suffixes``; CharacterImportError otherwise."""
-    p = Path(path).expanduser()
-    if p.suffix.lower() not in suffixes:
-        raise CharacterImportError(f"{what} file {p} has suffix {p.suffix!r}; rig2sketch reads {', '.join(suffixes)} files")
-    if not p.is_file():
-        raise CharacterImportError(f"{what} file {p} does not exist; check the path")
-    return p
 
 
 def _new_objects(before: set[Any]) -> list[Any]:
@@ -206,12 +165,11 @@ def _armature_points(armature: Any) -> np.ndarray:
 
 def _require_tpose(armature: Any, names: dict[str, str], p: Path) -> None:
     """Motions are rotations away from a T-pose rest; an A-posed rest would bend them all."""
-    from renderers.motions.apply import TPOSE_TOLERANCE_DEG, _direction_deg, is_tpose
 
     heads = {b: np.array(armature.data.bones[n].head_local, float) for b, n in names.items()}
     if not is_tpose(heads):
-        arm = _direction_deg(heads["LeftForeArm"] - heads["LeftArm"], (1, 0, 0))
-        leg = _direction_deg(heads["LeftLeg"] - heads["LeftUpLeg"], (0, 0, -1))
+        arm = direction_deg(heads["LeftForeArm"] - heads["LeftArm"], (1, 0, 0))
+        leg = direction_deg(heads["LeftLeg"] - heads["LeftUpLeg"], (0, 0, -1))
         raise CharacterImportError(
             f"{p}: the rest pose is not a T-pose (upper arm {arm:.0f} deg from horizontal, thigh {leg:.0f} deg "
             f"from vertical; at most {TPOSE_TOLERANCE_DEG:.0f}); download the character from Mixamo with "
@@ -233,8 +191,6 @@ def import_character(path: str | Path, name: str | None = None) -> LoadedCharact
     try:
         return _make_character(p, objects, name)
     except CharacterImportError:
-        from renderers.motions.apply import remove_objects
-
         remove_objects(objects)  # leave the scene as it was
         raise
 
@@ -303,7 +259,5 @@ def import_animation(path: str | Path, char: LoadedCharacter | None = None) -> I
         start, end = (int(round(v)) for v in armature.animation_data.action.frame_range)
         return ImportedAnimation(armature, names, list(range(start, end + 1)), objects)
     except CharacterImportError:
-        from renderers.motions.apply import remove_objects
-
         remove_objects(objects)
         raise

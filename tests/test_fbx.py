@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from renderers.blender import import_bpy
-from renderers.fbx import REQUIRED_BONES, CharacterImportError, canonical_bone_name, map_bones
+from renderers.rigging import REQUIRED_BONES, CharacterImportError, canonical_bone_name, map_bones
 from rig2sketch.skeleton import MIXAMO_BONES
 
 FRAMES = (1, 12, 21, 33)

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from renderers.blender import import_bpy
+from renderers.blender import import_bpy, remove_objects
 from renderers.motions import get_clip
 from renderers.motions import rotations as rot
-from renderers.motions.clip import Pose
+from renderers.motions.pose import Pose
 from renderers.motions.kinematics import RestSkeleton, clearance, grounded, reference_skeleton
 from renderers.motions.sampler import random_poses
-from renderers.rigging import LoadedCharacter
+from renderers.rigging import CharacterImportError, LoadedCharacter, is_tpose
 from rig2sketch.skeleton import MIXAMO_BONES, MIXAMO_PARENTS
 
 if TYPE_CHECKING:
@@ -154,22 +154,6 @@ def _facing_alignment(left_to_right: np.ndarray) -> np.ndarray:
     return rot.to_matrix(rot.axis_angle(np.array([0.0, 0.0, 1.0]), -angle))
 
 
-TPOSE_TOLERANCE_DEG = 25.0
-
-
-def _direction_deg(v: np.ndarray, target: tuple[float, float, float]) -> float:
-    v = v / np.linalg.norm(v)
-    return float(np.degrees(np.arccos(np.clip(np.dot(v, target), -1.0, 1.0))))
-
-
-def is_tpose(heads: dict[str, np.ndarray]) -> bool:
-    """Whether bone heads (canonical -> world point, facing -Y) stand in a T-pose: upper arms
-    along +-X and thighs along -Z within ``TPOSE_TOLERANCE_DEG``."""
-    checks = (("LeftArm", "LeftForeArm", (1, 0, 0)), ("RightArm", "RightForeArm", (-1, 0, 0)),
-              ("LeftUpLeg", "LeftLeg", (0, 0, -1)), ("RightUpLeg", "RightLeg", (0, 0, -1)))
-    return all(_direction_deg(heads[b] - heads[a], d) < TPOSE_TOLERANCE_DEG for a, b, d in checks)
-
-
 def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int], char: LoadedCharacter,
                         mixamo_axes: bool = True) -> list[Pose]:
     """Read an animated armature ``source`` (bones ``names``: canonical -> actual) at ``frames``
@@ -198,8 +182,6 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
     if is_tpose({b: align @ p for b, p in rest_heads.items()}):
         reference = {b: align @ w3 @ _rotation(bones[n].matrix_local) for b, n in names.items() if b in MIXAMO_PARENTS}
     elif not mixamo_axes:
-        from renderers.fbx import CharacterImportError
-
         raise CharacterImportError(
             f"the motion's skeleton {source.name!r} is not in a T-pose at rest (its upper arms must point "
             "sideways and its legs down), so its rotations cannot be aligned; export the BVH with a T-pose rest "
@@ -239,22 +221,6 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
             rotations[bone] = rot.from_matrix(parent_g.T @ g[bone])
         poses.append(Pose(rotations, (hips * scale - target_hips) / height))
     return poses
-
-
-def remove_objects(objects: Sequence[Any]) -> None:
-    """Delete imported helper objects (a source armature and its meshes) and their actions."""
-    bpy = import_bpy()
-    for ob in objects:
-        action = ob.animation_data.action if ob.animation_data else None
-        data = ob.data
-        bpy.data.objects.remove(ob, do_unlink=True)
-        if action is not None and action.users == 0:
-            bpy.data.actions.remove(action)
-        if data is not None and data.users == 0:
-            if isinstance(data, bpy.types.Armature):
-                bpy.data.armatures.remove(data)
-            elif isinstance(data, bpy.types.Mesh):
-                bpy.data.meshes.remove(data)
 
 
 def apply_motion(char: LoadedCharacter, motion: "MotionSpec", rng: np.random.Generator) -> list[int]:

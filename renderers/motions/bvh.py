@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from renderers.blender import import_bpy
-from renderers.fbx import REQUIRED_BONES, CharacterImportError, ImportedAnimation, check_path, map_bones
+from renderers.blender import import_bpy, remove_objects
+from renderers.rigging import REQUIRED_BONES, CharacterImportError, ImportedAnimation, check_path, map_bones
 
 # CMU (cgspeed BVH conversion) joint -> Mixamo bone. LHipJoint/RHipJoint (pelvis to hip offsets),
 # Neck1, finger bases and thumbs have no Mixamo counterpart: their rotation is carried by the
@@ -50,8 +50,6 @@ def import_bvh(path: str | Path) -> ImportedAnimation:
     names = bvh_bone_map([b.name for b in armature.data.bones])
     missing = [b for b in REQUIRED_BONES if b not in names]
     if missing:
-        from renderers.motions.apply import remove_objects
-
         found = [b.name for b in armature.data.bones][:12]
         remove_objects(objects)
         raise CharacterImportError(
