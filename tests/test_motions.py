@@ -10,7 +10,8 @@ import pytest
 from renderers.blender import import_bpy
 from renderers.motions import clip_names, get_clip
 from renderers.motions import rotations as rot
-from renderers.motions.clip import Clip, Key, Pose, swap_sides
+from renderers.motions.clip import Clip, Key, swap_sides
+from renderers.motions.pose import Pose
 from renderers.motions.kinematics import clearance, forward_kinematics, reference_skeleton
 from renderers.motions.sampler import JOINT_LIMITS, legs_through_torso, random_poses
 from rig2sketch.skeleton import JOINTS, MIXAMO_BONES
@@ -265,7 +266,7 @@ def write_bvh(path: Path, frames: list[dict], joints=BVH_JOINTS, end_sites=BVH_E
 @pytest.mark.blender
 def test_bvh_is_retargeted_onto_the_mixamo_skeleton(tmp_path):
     from renderers.blender import reset_blender
-    from renderers.fbx import CharacterImportError
+    from renderers.rigging import CharacterImportError
     from renderers.motions.apply import apply_motion
     from renderers.motions.mannequin import build_mannequin
     from renderers.selection import MotionSpec

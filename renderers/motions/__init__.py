@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from renderers.motions.clip import CLIPS, Clip, Key, Pose
+from renderers.motions.clip import CLIPS, Clip, Key
+from renderers.motions.pose import Pose
 
 _built = False
 

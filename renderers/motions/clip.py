@@ -32,12 +32,14 @@ each character's own body in ``renderers.motions.apply.fit_to_character``). Airb
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
 from renderers.motions import rotations as rot
+from renderers.motions.kinematics import grounded, reference_skeleton
+from renderers.motions.pose import Pose
 from rig2sketch.registry import Registry
 from rig2sketch.skeleton import MIXAMO_BONES
 
@@ -63,15 +65,6 @@ class Key:
             for step in steps:
                 if len(step) != 2 or step[0] not in rot.AXES:
                     raise ValueError(f"key at frame {self.frame}, bone {bone}: step {step!r} must be (axis in x/y/z, degrees)")
-
-
-@dataclass(frozen=True)
-class Pose:
-    """A sampled pose: ``rotations`` bone -> parent-relative quaternion (w, x, y, z) in the
-    T-pose armature frame (bones not listed stay at rest); ``hips_offset`` in hip heights."""
-
-    rotations: dict[str, np.ndarray]
-    hips_offset: np.ndarray = field(default_factory=lambda: np.zeros(3))
 
 
 @dataclass(frozen=True)
@@ -104,8 +97,6 @@ class Clip:
     def _grounded_offset(key: "Key") -> np.ndarray:
         """The key's hips offset, moved vertically so a contact key's lowest point is on the
         reference body's floor (``renderers.motions.apply`` refits each character's own)."""
-        from renderers.motions.kinematics import grounded, reference_skeleton
-
         offset = np.asarray(key.hips_offset, float)
         if not key.contact:
             return offset
@@ -137,9 +128,7 @@ class Clip:
         rotations = {bone: rot.slerp(qa.get(bone, rot.IDENTITY), qb.get(bone, rot.IDENTITY), t) for bone in set(qa) | set(qb)}
         offset = (1 - t) * offsets[lo] + t * offsets[hi]
         if a.contact and b.contact:  # between two contact keys, stay on the floor every frame
-            from renderers.motions.kinematics import grounded, reference_skeleton
-
-            return grounded(reference_skeleton(), Pose(rotations, offset))
+                return grounded(reference_skeleton(), Pose(rotations, offset))
         return Pose(rotations, offset)
 
 

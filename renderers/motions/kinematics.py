@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from renderers.motions import rotations as rot
-from renderers.motions.clip import Pose
+from renderers.motions.pose import Pose
 from rig2sketch.paths import DATA_DIR
 from rig2sketch.skeleton import JOINTS, MIXAMO_BONES, MIXAMO_PARENTS
 

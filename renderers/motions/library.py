@@ -13,24 +13,24 @@ import numpy as np
 
 from renderers.motions.clip import Clip, Key, Steps, mirror, register, swap_sides
 
-Pose = dict[str, Steps]
+PoseSteps = dict[str, Steps]
 
-ARMS_DOWN: Pose = mirror({"LeftArm": (("y", 75),), "LeftForeArm": (("z", -12),), "LeftHand": (("y", 8),)})
-FIST: Pose = mirror({
+ARMS_DOWN: PoseSteps = mirror({"LeftArm": (("y", 75),), "LeftForeArm": (("z", -12),), "LeftHand": (("y", 8),)})
+FIST: PoseSteps = mirror({
     f"LeftHand{f}{i}": (("y", 80 if i == 1 else 90),) for f in ("Index", "Middle", "Ring", "Pinky") for i in (1, 2, 3)
 } | {"LeftHandThumb2": (("z", -30),), "LeftHandThumb3": (("z", -40),)})
-RELAXED_FINGERS: Pose = mirror({f"LeftHand{f}{i}": (("y", 15),) for f in ("Index", "Middle", "Ring", "Pinky") for i in (1, 2, 3)})
+RELAXED_FINGERS: PoseSteps = mirror({f"LeftHand{f}{i}": (("y", 15),) for f in ("Index", "Middle", "Ring", "Pinky") for i in (1, 2, 3)})
 
 
-def merge(*poses: Pose) -> Pose:
+def merge(*poses: PoseSteps) -> PoseSteps:
     """Later poses override earlier ones bone by bone."""
-    out: Pose = {}
+    out: PoseSteps = {}
     for p in poses:
         out.update(p)
     return out
 
 
-def cycle(frame_count: int, step: int, pose_at: Callable[[float], tuple[Pose, tuple[float, float, float]]]) -> tuple[Key, ...]:
+def cycle(frame_count: int, step: int, pose_at: Callable[[float], tuple[PoseSteps, tuple[float, float, float]]]) -> tuple[Key, ...]:
     """Keys every ``step`` frames from ``pose_at(phase)``; the loop closes on the first key."""
     return tuple(Key(f, *pose_at((f - 1) / frame_count)) for f in range(1, frame_count + 1, step))
 
@@ -148,7 +148,7 @@ def _wave(p: float):
     return pose, (0.0, 0.0, 0.0)
 
 
-def _punch_guard() -> Pose:
+def _punch_guard() -> PoseSteps:
     return merge(FIST, {
         "Hips": (("z", 20),),
         "Spine1": (("x", 8),),

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from rig2sketch.atomic import atomic_path
-from renderers.motions.clip import Pose
+from renderers.motions.pose import Pose
 from renderers.motions.kinematics import bone_tails, forward_kinematics, reference_skeleton
 from rig2sketch.skeleton import JOINT_EDGES, JOINTS, MIXAMO_BONES
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from renderers.motions import rotations as rot
-from renderers.motions.clip import Pose
+from renderers.motions.pose import Pose
 from renderers.motions.kinematics import RestSkeleton, forward_kinematics, grounded, reference_skeleton
 from rig2sketch.skeleton import JOINTS
 
