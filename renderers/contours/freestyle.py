@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from renderers.contours import CONTOURS
+from renderers.contours.registry import CONTOURS
 from renderers.contours.base import ContourMethod, LineSettings, over_white
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from renderers.contours import CONTOURS
+from renderers.contours.registry import CONTOURS
 from renderers.contours.base import ContourMethod, LineSettings, over_white
 
 CAFFE_MEAN_BGR = (104.00699, 116.66877, 122.67892)
