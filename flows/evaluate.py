@@ -18,8 +18,8 @@ from prefect.cache_policies import NO_CACHE
 from evaluation import experiments
 from evaluation.config import (AugmentConfig, ExperimentConfig, HoldoutConfig, ModelConfig, TrainConfig,
                                VariantConfig)
-from flows.pipeline import StylizeStep
 from renderers.config import RenderConfig
+from stylizers.step import StylizeStep
 
 
 @dataclass

@@ -25,18 +25,9 @@ from prefect.tasks import exponential_backoff
 from renderers.config import RenderConfig
 from rig2sketch.atomic import write_json_atomic
 from rig2sketch.seeding import stable_hash
-from stylizers.config import AdaINConfig, StyleConfig
+from stylizers.step import StylizeStep
 
 HEAVY_LIMIT = "rig2sketch-heavy"
-
-
-@dataclass
-class StylizeStep:
-    """One stylized copy of the raw renders, written to ``<out>/<name>/``."""
-
-    name: str = "adain_1"
-    stylizer: AdaINConfig = field(default_factory=AdaINConfig)
-    style: StyleConfig = field(default_factory=StyleConfig)
 
 
 @dataclass
