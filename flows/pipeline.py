@@ -117,7 +117,7 @@ def export_task(dataset: str, fmt: str, out: str) -> str:
 
 @task(name="dataset-card", retries=1)
 def card_task(cfg: PipelineConfig, datasets: dict[str, str], extra_sections: dict[str, str]) -> str:
-    from rig2sketch.run_card import write_run_card
+    from flows.run_card import write_run_card
 
     return str(write_run_card(cfg, datasets, extra_sections))
 

@@ -4,13 +4,15 @@
 refresh) against the Prefect API in use (``PREFECT_API_URL``: a long-lived ``prefect server
 start`` or a remote server; without it Prefect's temporary local server) and, unless
 ``register_only``, serves them: this process then runs each scheduled flow run.
+
+The deployed flow is passed in by the edge (``app.scheduled``): it composes the pipeline's
+config from the schedule's overrides at run time, which is the command line's job, not a flow's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from prefect import flow
+from typing import Any
 
 DEPLOYMENT_FLOW = "rig2sketch-scheduled-pipeline"
 
@@ -42,20 +44,13 @@ class ServeConfig:
             raise ValueError(f"serve.schedules needs one or more uniquely named schedules, got {names}")
 
 
-@flow(name=DEPLOYMENT_FLOW, log_prints=True)
-def scheduled_pipeline(overrides: list[str]) -> str:
-    """The deployment's entry: compose the pipeline config at run time, then run the pipeline."""
-    from flows.pipeline import pipeline_flow
-    from rig2sketch.cli import compose
-
-    return str(pipeline_flow(compose("pipeline", overrides)))
-
-
-def build_deployments(cfg: ServeConfig) -> list:
+def build_deployments(cfg: ServeConfig, entry: Any) -> list:
+    """One deployment of the flow ``entry`` (named :data:`DEPLOYMENT_FLOW`, taking
+    ``overrides: list[str]``) per schedule in ``cfg``."""
     from prefect.client.schemas.schedules import CronSchedule
 
     return [
-        scheduled_pipeline.to_deployment(
+        entry.to_deployment(
             name=s.name,
             schedules=[CronSchedule(cron=s.cron, timezone=s.timezone)],
             parameters={"overrides": list(s.overrides)},
@@ -66,11 +61,11 @@ def build_deployments(cfg: ServeConfig) -> list:
     ]
 
 
-def serve_command(cfg: ServeConfig) -> int:
-    """Register the deployments; then serve them unless ``register_only``."""
+def serve_deployments(cfg: ServeConfig, entry: Any) -> int:
+    """Register the deployments of ``entry``; then serve them unless ``register_only``."""
     from prefect import serve
 
-    deployments = build_deployments(cfg)
+    deployments = build_deployments(cfg, entry)
     for deployment in deployments:
         deployment_id = deployment.apply()
         print(f"registered {DEPLOYMENT_FLOW}/{deployment.name} ({deployment_id})")

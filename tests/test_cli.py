@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from rig2sketch.cli import COMMANDS, ConfigError, compose, main
+from app.cli import COMMANDS, ConfigError, compose, main
 from rig2sketch.paths import CONFIG_DIR
 
 from tests.test_shards import make_row, write_shard
@@ -37,7 +36,7 @@ def group_options() -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_config_composes_to_its_dataclass(name):
-    from rig2sketch.cli import _load
+    from app.cli import _load
 
     cfg = compose(name, REQUIRED.get(name, []))
     assert isinstance(cfg, _load(COMMANDS[name].schema))
@@ -73,10 +72,17 @@ def test_validate_exit_codes(tmp_path, capsys):
     assert "a.parquet row 1" in out and "INVALID" in out
 
 
-def test_installed_entry_point_runs():
-    exe = Path(sys.executable).with_name("rig2sketch")
-    result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and "validate" in result.stdout
+def test_console_script_entry_point_runs():
+    """The ``rig2sketch`` script pyproject.toml declares, run the way the installed script runs it."""
+    import tomllib
+
+    target = tomllib.loads((CONFIG_DIR.parent / "pyproject.toml").read_text())["project"]["scripts"]["rig2sketch"]
+    module, _, function = target.partition(":")
+    code = f"import sys; from {module} import {function}; sys.exit({function}())"
+    result = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=120,
+                            cwd=CONFIG_DIR.parent)
+    assert result.returncode == 0, result.stderr
+    assert all(name in result.stdout for name in COMMANDS)
 
 
 def test_misspelled_nested_key_suggests_the_right_one():

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from flows.pipeline import pipeline_flow
-from rig2sketch.cli import compose
+from app.cli import compose
 from shards import iter_samples, validate_dataset
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from prefect.client.orchestration import get_client
 
-from flows.serve import DEPLOYMENT_FLOW, ScheduleConfig, ServeConfig, serve_command
-from rig2sketch.cli import compose
+from app.scheduled import serve_command
+from flows.serve import DEPLOYMENT_FLOW, ScheduleConfig, ServeConfig
+from app.cli import compose
 
 
 def test_serve_config_composes_with_a_nightly_schedule():
@@ -35,7 +36,7 @@ def test_deployments_and_schedules_are_registered(prefect_harness):
 def test_bad_cron_is_refused():
     import pytest
 
-    from rig2sketch.cli import ConfigError
+    from app.cli import ConfigError
 
     with pytest.raises(ConfigError, match="not a 5-field cron"):
         compose("serve", ["schedules=[{name: x, cron: '0 3 *'}]"])

@@ -34,8 +34,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "render": Command(
         "render characters x motions from many cameras as line art with COCO keypoints into Parquet shards",
-        "rig2sketch.commands:RenderCommand",
-        "rig2sketch.commands:render_command",
+        "app.commands:RenderCommand",
+        "app.commands:render_command",
     ),
     "characters": Command(
         "draw a contact sheet: every bundled character in T-pose and three motions, keypoints drawn",
@@ -49,8 +49,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "train-stylizer": Command(
         "train rig2sketch's AdaIN decoder on renders + the style bank; writes safetensors and a model card",
-        "rig2sketch.commands:TrainStylizerCommand",
-        "rig2sketch.commands:train_stylizer_command",
+        "app.commands:TrainStylizerCommand",
+        "app.commands:train_stylizer_command",
     ),
     "evaluate": Command(
         "the thesis experiment: train HRNet on each dataset variant, score on held-out sets, write table + chart",
@@ -85,7 +85,7 @@ COMMANDS: dict[str, Command] = {
     "serve": Command(
         "register the pipeline as Prefect deployments with cron schedules from config, then serve them",
         "flows.serve:ServeConfig",
-        "flows.serve:serve_command",
+        "app.scheduled:serve_command",
     ),
 }
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from rig2sketch.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 from rig2sketch.drawing import draw_pose, grid
-from rig2sketch.licences import character_licences, style_licences, weights_licences
+from flows.licences import character_licences, style_licences, weights_licences
 from rig2sketch.paths import DATA_DIR
 from shards import encode_png, iter_samples
 from shards.card import card_markdown
