@@ -12,11 +12,12 @@ work starts. The stage entry receives the typed dataclass, never a DictConfig.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+from rig2sketch.registry import resolve_ref
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,6 @@ class ConfigError(ValueError):
     """A config that does not compose or fails its checks; the message names key and allowed values."""
 
 
-def _load(ref: str) -> Any:
-    module, _, name = ref.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
 def compose(name: str, overrides: Sequence[str] = ()) -> Any:
     """Compose ``configs/<name>.yaml`` with ``overrides`` and return the typed dataclass."""
     from hydra import compose as hydra_compose
@@ -110,7 +106,7 @@ def compose(name: str, overrides: Sequence[str] = ()) -> Any:
 
     from rig2sketch.paths import CONFIG_DIR
 
-    ConfigStore.instance().store(name=f"{name}_schema", node=_load(COMMANDS[name].schema))
+    ConfigStore.instance().store(name=f"{name}_schema", node=resolve_ref(COMMANDS[name].schema))
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
@@ -157,7 +153,7 @@ def _explain(err: BaseException, name: str) -> str:
     text = "\n".join(parts)
     typo = re.search(r"Key '([^']+)' not in '([^']+)'", text)
     if typo:
-        fields = _schema_fields(_load(COMMANDS[name].schema)).get(typo.group(2), [])
+        fields = _schema_fields(resolve_ref(COMMANDS[name].schema)).get(typo.group(2), [])
         close = difflib.get_close_matches(typo.group(1), fields, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         text += f"\n{hint}Allowed keys of {typo.group(2)}: {', '.join(fields)}"
@@ -218,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(OmegaConf.to_yaml(OmegaConf.structured(cfg)), end="")
         return 0
     try:
-        result = _load(COMMANDS[args.command].entry)(cfg)
+        result = resolve_ref(COMMANDS[args.command].entry)(cfg)
     except (FileNotFoundError, ValueError) as err:
         print(f"rig2sketch {args.command}: {err}", file=sys.stderr)
         return 2

@@ -6,7 +6,7 @@ are top-level for every command; the stage's own config sits under its group nam
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from renderers.config import RenderConfig
@@ -19,11 +19,14 @@ class RenderCommand:
     seed: int = 0
     renderer: RenderConfig = field(default_factory=RenderConfig)
 
+    def __post_init__(self) -> None:
+        self.renderer.in_run(self.out, self.seed)  # refuses renderer.out_dir / renderer.seed
+
 
 def render_command(cmd: RenderCommand) -> Path:
     from flows.render import render_flow
 
-    return render_flow(replace(cmd.renderer, out_dir=cmd.out, seed=cmd.seed))
+    return render_flow(cmd.renderer.in_run(cmd.out, cmd.seed))
 
 
 @dataclass

@@ -16,8 +16,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from evaluation import experiments
-from evaluation.config import (AugmentConfig, ExperimentConfig, HoldoutConfig, ModelConfig, TrainConfig,
-                               VariantConfig)
+from evaluation.config import ExperimentConfig, HoldoutConfig, TrainConfig, VariantConfig
 from renderers.config import RenderConfig
 from stylizers.step import StylizeStep
 
@@ -34,12 +33,15 @@ class EvaluateCommand:
     stylize: list[StylizeStep] = field(default_factory=list)
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        self.renderer.in_run(self.experiment.out_dir, self.seed)  # refuses renderer.out_dir / renderer.seed
+
 
 @task(name="make-raw", cache_policy=NO_CACHE)
 def make_raw(renderer: RenderConfig, out: str, seed: int) -> str:
     from flows.render import render_flow
 
-    return str(render_flow(replace(renderer, out_dir=out, seed=seed)))
+    return str(render_flow(renderer.in_run(out, seed)))
 
 
 @task(name="make-stylized", cache_policy=NO_CACHE)
@@ -134,19 +136,13 @@ def run_variants(datasets: dict[str, str]) -> list[VariantConfig]:
     return variants
 
 
-def evaluate_run_flow(datasets: dict[str, str], out_dir: str, seed: int) -> str:
-    """The pipeline's evaluate step: the CPU preset on a run's datasets; returns table.md's path."""
+def evaluate_run_flow(datasets: dict[str, str], out_dir: str, seed: int, train: TrainConfig) -> str:
+    """The pipeline's evaluate step: every variant of a run's datasets trained with ``train``
+    (seeded with the run's ``seed``) and scored; returns table.md's path."""
     exp = ExperimentConfig(
         name="thesis_table", out_dir=out_dir, datasets=dict(datasets), variants=run_variants(datasets),
-        test_on=list(datasets), train=cpu_train_preset(seed))
+        test_on=list(datasets), train=replace(train, seed=seed))
     return str(experiment_flow(EvaluateCommand(experiment=exp, seed=seed)))
-
-
-def cpu_train_preset(seed: int) -> TrainConfig:
-    """The CPU preset's training (mirrors configs/experiment/thesis_table.yaml)."""
-    return TrainConfig(model=ModelConfig(arch="w18_small", input_width=96, input_height=128, sigma=1.5),
-                       augment=AugmentConfig(), epochs=4, batch_size=16, lr=2e-3, warmup_steps=20,
-                       max_train_samples=600, max_val_samples=200, device="auto", seed=seed)
 
 
 __all__ = ["EvaluateCommand", "experiment_flow", "evaluate_command", "evaluate_run_flow"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -25,6 +25,7 @@ from prefect.tasks import exponential_backoff
 from renderers.config import RenderConfig
 from rig2sketch.atomic import write_json_atomic
 from rig2sketch.seeding import stable_hash
+from evaluation.config import TrainConfig
 from stylizers.step import StylizeStep
 
 HEAVY_LIMIT = "rig2sketch-heavy"
@@ -35,8 +36,9 @@ class PipelineConfig:
     """``rig2sketch pipeline``: everything of one run under ``out``.
 
     ``export``: formats written for every dataset (``coco``, ``yolo``); ``evaluate``: also run the
-    thesis-table experiment on the run's datasets (slow); ``heavy_concurrency``: how many heavy
-    stage tasks (stylize, export) may run at once across all flow runs on the Prefect server.
+    thesis-table experiment on the run's datasets (slow), training with ``evaluate_train``
+    (``configs/train_recipe/*.yaml``; its seed is the run's ``seed``); ``heavy_concurrency``: how
+    many heavy stage tasks (stylize, export) may run at once across all flow runs on the Prefect server.
     """
 
     out: str = "runs/demo"
@@ -46,6 +48,7 @@ class PipelineConfig:
     stylize: list[StylizeStep] = field(default_factory=lambda: [StylizeStep()])
     export: list[str] = field(default_factory=lambda: ["coco"])
     evaluate: bool = False
+    evaluate_train: TrainConfig = field(default_factory=TrainConfig)
     heavy_concurrency: int = 1
     sample_grid: int = 16
 
@@ -58,6 +61,10 @@ class PipelineConfig:
             raise ValueError(f"export={self.export}: unknown format(s) {bad}; choose from coco, yolo")
         if self.heavy_concurrency < 1:
             raise ValueError(f"heavy_concurrency={self.heavy_concurrency}: must be >= 1")
+        self.renderer.in_run(self.out, self.seed)  # refuses renderer.out_dir / renderer.seed
+        if self.evaluate_train.seed != 0:
+            raise ValueError(f"evaluate_train.seed={self.evaluate_train.seed} is set, but the run's evaluation takes the "
+                             f"top-level 'seed': write seed={self.evaluate_train.seed} instead")
 
 
 def _dataset_fingerprint(path: str) -> str:
@@ -146,7 +153,7 @@ def pipeline_flow(cfg: PipelineConfig) -> Path:
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(HEAVY_LIMIT, cfg.heavy_concurrency)
 
-    raw = render_flow(replace(cfg.renderer, out_dir=str(run / "raw"), seed=cfg.seed))
+    raw = render_flow(cfg.renderer.in_run(str(run / "raw"), cfg.seed))
     datasets: dict[str, str] = {"raw": str(raw)}
     validate_task(str(raw))
 
@@ -173,7 +180,7 @@ def pipeline_flow(cfg: PipelineConfig) -> Path:
     if cfg.evaluate:
         from flows.evaluate import evaluate_run_flow
 
-        table = evaluate_run_flow(datasets, str(run / "evaluation"), cfg.seed)
+        table = evaluate_run_flow(datasets, str(run / "evaluation"), cfg.seed, cfg.evaluate_train)
         extra["Evaluation (HRNet, COCO OKS AP)"] = Path(table).read_text()
 
     card = Path(card_task(cfg, datasets, extra))

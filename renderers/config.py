@@ -6,11 +6,13 @@ typo or an impossible value fails before any Blender process starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 PROJECTIONS = ("perspective", "orthographic")
 CAMERA_MODES = ("ring", "sampled")
 RUNNERS = ("local", "dask")
+# RenderConfig keys a command fills from its own top-level keys (never set in renderer config).
+RUN_KEYS = {"out_dir": "out", "seed": "seed"}
 
 
 def _check(ok: bool, key: str, allowed: str, value: object) -> None:
@@ -138,6 +140,9 @@ class RenderConfig:
     ``threads``: CPU threads per render process (Cycles and torch); 0 = all cores.
     ``scene_loader``: ``module:function`` building a job's character and motion in the worker
     (see ``renderers.job.SceneLoader``); the default loads ``characters`` x ``motions``.
+    ``out_dir``, ``seed``: where the shards go and the run seed. A command fills both from its
+    top-level ``out`` and ``seed`` (their one source) through :meth:`in_run`; they are not in
+    ``configs/renderer/*.yaml``.
     """
 
     out_dir: str = "runs/render"
@@ -185,3 +190,18 @@ class RenderConfig:
         from renderers.contours import CONTOURS
 
         _check(self.contour in CONTOURS, "renderer.contour", ", ".join(CONTOURS.names()), self.contour)
+
+    def in_run(self, out_dir: str, seed: int) -> "RenderConfig":
+        """This render placed in a run: shards into ``out_dir``, job seeds from ``seed``.
+
+        Raises ValueError when ``renderer.out_dir`` or ``renderer.seed`` was set in the config:
+        a command's top-level ``out`` and ``seed`` are their one source, so a value set here
+        would otherwise be replaced without a word.
+        """
+        defaults = {f.name: f.default for f in fields(self)}
+        for key, top in RUN_KEYS.items():
+            value = getattr(self, key)
+            if value != defaults[key]:
+                raise ValueError(f"renderer.{key}={value!r} is set, but a run takes it from the top-level '{top}': "
+                                 f"write {top}={value} instead (renderer.{key} is filled from it)")
+        return replace(self, out_dir=str(out_dir), seed=int(seed))

@@ -9,7 +9,6 @@ SHARD.parquet`` is the process entry the flow launches.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import pickle
@@ -30,6 +29,7 @@ from renderers.contours.freestyle import setup_freestyle
 from renderers.parts import setup_part_aov
 from renderers.projection import blender_matrix_world, project_points
 from renderers.visibility import scene_ray_caster, visibility_flags
+from rig2sketch.registry import resolve_ref
 
 # (job, rng) -> (LoadedCharacter, frames, keypoints_fn(char, depsgraph) -> (coco 17x3, joints 53x3))
 SceneLoader = Callable[["RenderJob", np.random.Generator], tuple[Any, list[int], Callable]]
@@ -76,11 +76,6 @@ def select_frames(frames: list[int], cfg: FrameConfig, rng: np.random.Generator)
     else:
         chosen = frames[:: cfg.step]
     return chosen[: cfg.max_frames] if cfg.max_frames else chosen
-
-
-def _load(ref: str) -> Any:
-    module, _, name = ref.partition(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def _setup_world(bpy: Any, scene: Any, shaded: bool) -> None:
@@ -208,7 +203,7 @@ def iter_render(job: RenderJob, scratch: Path) -> Iterator[dict[str, Any]]:
     cfg = job.settings
     bpy = reset_blender()
     rng = np.random.default_rng(job.seed)
-    character, frames, keypoints_fn = _load(cfg.scene_loader)(job, rng)
+    character, frames, keypoints_fn = resolve_ref(cfg.scene_loader)(job, rng)
     frames = select_frames(frames, cfg.frames, rng)
     views = make_views(cfg.camera, rng)
     method = CONTOURS.get(cfg.contour)()

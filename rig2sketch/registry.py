@@ -1,8 +1,10 @@
-"""A tiny name -> factory registry for sibling implementations chosen by config."""
+"""A tiny name -> factory registry for sibling implementations chosen by config, and the
+``module:name`` references config uses to name code directly."""
 
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+import importlib
+from typing import Any, Callable, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -33,3 +35,9 @@ class Registry(Generic[T]):
 
     def __contains__(self, name: object) -> bool:
         return name in self._items
+
+
+def resolve_ref(ref: str) -> Any:
+    """The object a ``"package.module:name"`` reference names (importing the module)."""
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from app.cli import COMMANDS, ConfigError, compose, main
+from rig2sketch.registry import resolve_ref
 from rig2sketch.paths import CONFIG_DIR
 
 from tests.test_shards import make_row, write_shard
@@ -22,29 +25,71 @@ REQUIRED = {
 }
 
 
+DEFAULT_ENTRY = re.compile(r"^\s*-\s*(?:override\s+)?/?([a-z_]+)(?:@([\w.]+))?:\s*(\S+)", re.M)
+
+
+def defaults_entries(path: Path) -> list[tuple[str, str, str]]:
+    """(group, package, option) for each group entry of a config's defaults list."""
+    return [(g, package, option) for g, package, option in DEFAULT_ENTRY.findall(path.read_text())
+            if (CONFIG_DIR / g).is_dir()]
+
+
 def group_options() -> list[tuple[str, str, str]]:
-    """(command, group, option) for every YAML option of every group a command's config names."""
+    """(command, group, option) for every YAML option of every group a command's config names.
+
+    A group placed with ``@_here_`` holds one command's own keys (``evaluation/export.yaml`` is
+    the export command's): the command's own test composes it, not its siblings."""
     out = []
     for name in COMMANDS:
-        text = (CONFIG_DIR / f"{name}.yaml").read_text()
-        for group_dir in sorted(p for p in CONFIG_DIR.iterdir() if p.is_dir()):
-            if f"- {group_dir.name}:" in text or f"- override {group_dir.name}:" in text:
-                for option in sorted(group_dir.glob("*.yaml")):
-                    out.append((name, group_dir.name, option.stem))
+        for group, package, _ in defaults_entries(CONFIG_DIR / f"{name}.yaml"):
+            if package != "_here_":
+                key = f"{group}@{package}" if package else group
+                out += [(name, key, p.stem) for p in sorted((CONFIG_DIR / group).glob("*.yaml"))]
     return out
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_config_composes_to_its_dataclass(name):
-    from app.cli import _load
-
     cfg = compose(name, REQUIRED.get(name, []))
-    assert isinstance(cfg, _load(COMMANDS[name].schema))
+    assert isinstance(cfg, resolve_ref(COMMANDS[name].schema))
 
 
 @pytest.mark.parametrize("name,group,option", group_options())
 def test_every_group_option_composes(name, group, option):
-    compose(name, REQUIRED.get(name, []) + [f"{group}={option}"])
+    cfg = compose(name, REQUIRED.get(name, []) + [f"{group}={option}"])
+    assert isinstance(cfg, resolve_ref(COMMANDS[name].schema))
+
+
+def test_every_yaml_under_configs_is_composed_by_some_test():
+    """A preset nobody composes can rot: every file is a command's config, an option composed
+    above, or named from another config's defaults list (and composed through it)."""
+    covered = {CONFIG_DIR / f"{name}.yaml" for name in COMMANDS}
+    covered |= {CONFIG_DIR / group.split("@")[0] / f"{option}.yaml" for _, group, option in group_options()}
+    for path in list(covered):
+        covered |= {CONFIG_DIR / g / f"{o}.yaml" for g, _, o in defaults_entries(path)}
+        covered |= {path.parent / f"{o}.yaml" for o in re.findall(r"^\s*-\s*([a-z_]+)\s*$", path.read_text(), re.M)}
+    assert sorted(str(p.relative_to(CONFIG_DIR)) for p in set(CONFIG_DIR.rglob("*.yaml")) - covered) == []
+
+
+@pytest.mark.parametrize("name, override, top", [
+    ("render", "renderer.seed=5", "seed"),
+    ("pipeline", "renderer.seed=5", "seed"),
+    ("evaluate", "renderer.out_dir=elsewhere", "out"),
+    ("pipeline", "evaluate_train.seed=5", "seed"),
+])
+def test_run_keys_have_one_source(name, override, top):
+    with pytest.raises(ConfigError, match=f"top-level '{top}'"):
+        compose(name, [override])
+
+
+def test_top_level_seed_and_out_reach_the_render_jobs(tmp_path):
+    from flows.render import plan_jobs
+
+    cmd = compose("render", [f"out={tmp_path}", "seed=5", "renderer.characters=[ada]", "renderer.motions=[walk]"])
+    renderer = cmd.renderer.in_run(cmd.out, cmd.seed)
+    assert (renderer.out_dir, renderer.seed) == (str(tmp_path), 5)
+    seed0 = compose("render", [f"out={tmp_path}", "renderer.characters=[ada]", "renderer.motions=[walk]"])
+    assert plan_jobs(renderer)[0].seed != plan_jobs(seed0.renderer.in_run(seed0.out, seed0.seed))[0].seed
 
 
 def test_misspelled_key_fails_naming_the_key():
