@@ -15,13 +15,13 @@ RUNNERS = ("local", "dask")
 RUN_KEYS = {"out_dir": "out", "seed": "seed"}
 
 
-def _check(ok: bool, key: str, allowed: str, value: object) -> None:
+def _check_renderer(ok: bool, key: str, allowed: str, value: object) -> None:
     if not ok:
         raise ValueError(f"renderer config: {key}={value!r} is not allowed; use {allowed}")
 
 
 def _check_range(key: str, pair: tuple[float, float], lo: float, hi: float) -> None:
-    _check(
+    _check_renderer(
         len(pair) == 2 and lo <= pair[0] <= pair[1] <= hi,
         key,
         f"a [min, max] pair with {lo} <= min <= max <= {hi}",
@@ -55,14 +55,14 @@ class CameraConfig:
     look_at_jitter_m: float = 0.1
 
     def __post_init__(self) -> None:
-        _check(self.mode in CAMERA_MODES, "renderer.camera.mode", " or ".join(CAMERA_MODES), self.mode)
-        _check(1 <= self.count <= 360, "renderer.camera.count", "an integer in 1..360", self.count)
-        _check(self.projection in PROJECTIONS, "renderer.camera.projection", " or ".join(PROJECTIONS),
+        _check_renderer(self.mode in CAMERA_MODES, "renderer.camera.mode", " or ".join(CAMERA_MODES), self.mode)
+        _check_renderer(1 <= self.count <= 360, "renderer.camera.count", "an integer in 1..360", self.count)
+        _check_renderer(self.projection in PROJECTIONS, "renderer.camera.projection", " or ".join(PROJECTIONS),
                self.projection)
-        _check(-89.0 <= self.elevation_deg <= 89.0, "renderer.camera.elevation_deg", "-89..89", self.elevation_deg)
-        _check(1.0 <= self.focal_mm <= 1000.0, "renderer.camera.focal_mm", "1..1000 (mm)", self.focal_mm)
-        _check(1.0 <= self.sensor_mm <= 100.0, "renderer.camera.sensor_mm", "1..100 (mm)", self.sensor_mm)
-        _check(0.05 <= self.fill <= 1.0, "renderer.camera.fill", "a fraction in 0.05..1", self.fill)
+        _check_renderer(-89.0 <= self.elevation_deg <= 89.0, "renderer.camera.elevation_deg", "-89..89", self.elevation_deg)
+        _check_renderer(1.0 <= self.focal_mm <= 1000.0, "renderer.camera.focal_mm", "1..1000 (mm)", self.focal_mm)
+        _check_renderer(1.0 <= self.sensor_mm <= 100.0, "renderer.camera.sensor_mm", "1..100 (mm)", self.sensor_mm)
+        _check_renderer(0.05 <= self.fill <= 1.0, "renderer.camera.fill", "a fraction in 0.05..1", self.fill)
         self.azimuth_deg_range = tuple(self.azimuth_deg_range)
         self.elevation_deg_range = tuple(self.elevation_deg_range)
         self.focal_mm_range = tuple(self.focal_mm_range)
@@ -73,7 +73,7 @@ class CameraConfig:
         _check_range("renderer.camera.focal_mm_range", self.focal_mm_range, 1.0, 1000.0)
         _check_range("renderer.camera.roll_deg_range", self.roll_deg_range, -180.0, 180.0)
         _check_range("renderer.camera.fill_range", self.fill_range, 0.05, 1.0)
-        _check(0.0 <= self.look_at_jitter_m <= 2.0, "renderer.camera.look_at_jitter_m", "0..2 (m)",
+        _check_renderer(0.0 <= self.look_at_jitter_m <= 2.0, "renderer.camera.look_at_jitter_m", "0..2 (m)",
                self.look_at_jitter_m)
 
 
@@ -88,9 +88,9 @@ class FrameConfig:
     max_frames: int = 0
 
     def __post_init__(self) -> None:
-        _check(self.step >= 1, "renderer.frames.step", "an integer >= 1", self.step)
-        _check(self.random >= 0, "renderer.frames.random", "0 (use step) or a count >= 1", self.random)
-        _check(self.max_frames >= 0, "renderer.frames.max_frames", "0 (no cap) or a count >= 1",
+        _check_renderer(self.step >= 1, "renderer.frames.step", "an integer >= 1", self.step)
+        _check_renderer(self.random >= 0, "renderer.frames.random", "0 (use step) or a count >= 1", self.random)
+        _check_renderer(self.max_frames >= 0, "renderer.frames.max_frames", "0 (no cap) or a count >= 1",
                self.max_frames)
 
 
@@ -119,11 +119,11 @@ class RunnerConfig:
     retries: int = 1
 
     def __post_init__(self) -> None:
-        _check(self.kind in RUNNERS, "renderer.runner.kind", " or ".join(RUNNERS), self.kind)
-        _check(1 <= self.workers <= 512, "renderer.runner.workers", "an integer in 1..512", self.workers)
-        _check(self.timeout_s > 0, "renderer.runner.timeout_s", "a number of seconds > 0", self.timeout_s)
-        _check(0 <= self.retries <= 10, "renderer.runner.retries", "an integer in 0..10", self.retries)
-        _check(self.kind == "dask" or not self.address, "renderer.runner.address",
+        _check_renderer(self.kind in RUNNERS, "renderer.runner.kind", " or ".join(RUNNERS), self.kind)
+        _check_renderer(1 <= self.workers <= 512, "renderer.runner.workers", "an integer in 1..512", self.workers)
+        _check_renderer(self.timeout_s > 0, "renderer.runner.timeout_s", "a number of seconds > 0", self.timeout_s)
+        _check_renderer(0 <= self.retries <= 10, "renderer.runner.retries", "an integer in 0..10", self.retries)
+        _check_renderer(self.kind == "dask" or not self.address, "renderer.runner.address",
                "an address only with runner.kind=dask", self.address)
 
 
@@ -175,21 +175,21 @@ class RenderConfig:
             self.runner = RunnerConfig(**self.runner)
         self.characters = list(self.characters)
         self.motions = list(self.motions)
-        _check(16 <= self.width <= 8192, "renderer.width", "16..8192 pixels", self.width)
-        _check(16 <= self.height <= 8192, "renderer.height", "16..8192 pixels", self.height)
-        _check(0.25 <= self.line_px <= 32, "renderer.line_px", "0.25..32 pixels", self.line_px)
-        _check(1 <= self.samples <= 4096, "renderer.samples", "1..4096", self.samples)
-        _check(1 <= self.shaded_samples <= 4096, "renderer.shaded_samples", "1..4096", self.shaded_samples)
-        _check(0.0 < self.visibility_radius_m <= 1.0, "renderer.visibility_radius_m", "0..1 (m)",
+        _check_renderer(16 <= self.width <= 8192, "renderer.width", "16..8192 pixels", self.width)
+        _check_renderer(16 <= self.height <= 8192, "renderer.height", "16..8192 pixels", self.height)
+        _check_renderer(0.25 <= self.line_px <= 32, "renderer.line_px", "0.25..32 pixels", self.line_px)
+        _check_renderer(1 <= self.samples <= 4096, "renderer.samples", "1..4096", self.samples)
+        _check_renderer(1 <= self.shaded_samples <= 4096, "renderer.shaded_samples", "1..4096", self.shaded_samples)
+        _check_renderer(0.0 < self.visibility_radius_m <= 1.0, "renderer.visibility_radius_m", "0..1 (m)",
                self.visibility_radius_m)
-        _check(0 <= self.threads <= 256, "renderer.threads", "0 (all cores) or a count", self.threads)
-        _check(":" in self.scene_loader, "renderer.scene_loader", "'module:function'", self.scene_loader)
-        _check(self.seed >= 0, "renderer.seed", "an integer >= 0", self.seed)
-        _check(self.split in ("train", "val", "test"), "renderer.split", "train, val or test", self.split)
+        _check_renderer(0 <= self.threads <= 256, "renderer.threads", "0 (all cores) or a count", self.threads)
+        _check_renderer(":" in self.scene_loader, "renderer.scene_loader", "'module:function'", self.scene_loader)
+        _check_renderer(self.seed >= 0, "renderer.seed", "an integer >= 0", self.seed)
+        _check_renderer(self.split in ("train", "val", "test"), "renderer.split", "train, val or test", self.split)
         # Checked lazily against the registry so this module stays import-light.
         from renderers.contours import CONTOURS
 
-        _check(self.contour in CONTOURS, "renderer.contour", ", ".join(CONTOURS.names()), self.contour)
+        _check_renderer(self.contour in CONTOURS, "renderer.contour", ", ".join(CONTOURS.names()), self.contour)
 
     def in_run(self, out_dir: str, seed: int) -> "RenderConfig":
         """This render placed in a run: shards into ``out_dir``, job seeds from ``seed``.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from renderers.characters.body import build_body
-from renderers.characters.catalogue import CATALOGUE, CHARACTER_NAMES, CharacterSpec, character_spec
+from renderers.characters.catalogue import CATALOGUE, CHARACTER_NAMES, CharacterDesign, character_design
 from renderers.characters.garments import GARMENTS, garment_mesh
 from renderers.characters.makehuman import BodyShape, macro_target_weights
 from rig2sketch.skeleton import COCO_FACE, MIXAMO_BONES, MIXAMO_PARENTS, MIXAMO_PREFIX
@@ -45,11 +45,11 @@ def test_bad_input_names_the_problem():
     with pytest.raises(ValueError, match="age_years"):
         BodyShape(age_years=0.0)
     with pytest.raises(ValueError, match="ada"):
-        character_spec("nobody")
+        character_design("nobody")
     with pytest.raises(ValueError, match="unknown garment 'cape'"):
-        CharacterSpec("x", BodyShape(), ("cape",))
+        CharacterDesign("x", BodyShape(), ("cape",))
     with pytest.raises(ValueError, match="two garments in one slot"):
-        CharacterSpec("x", BodyShape(), ("tshirt", "tank"))
+        CharacterDesign("x", BodyShape(), ("tshirt", "tank"))
 
 
 def test_macro_weights_form_a_partition():
@@ -152,7 +152,7 @@ def test_every_body_and_garment_vertex_is_weighted(built):
     for name, facts in built.items():
         body = facts["meshes"][0]
         assert body["name"] == f"{name}.body" and len(body["weight_sums"]) == 13380
-        assert [m["name"].split(".")[1] for m in facts["meshes"][1:]] == [*character_spec(name).garments, "eyes"]
+        assert [m["name"].split(".")[1] for m in facts["meshes"][1:]] == [*character_design(name).garments, "eyes"]
         for mesh in facts["meshes"]:
             np.testing.assert_allclose(mesh["weight_sums"], 1.0, atol=1e-4, err_msg=mesh["name"])
             assert mesh["group_names"] <= set(facts["bones"])

@@ -90,8 +90,12 @@ def test_selection_config_checks_everything_up_front():
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_motion_configs_load(path):
-    cfg = SelectionConfig(**yaml.safe_load(path.read_text()))
-    assert cfg.character_specs() and cfg.motion_specs()
+    raw = yaml.safe_load(path.read_text())
+    cfg = SelectionConfig(**raw)
+    assert [(c.kind, c.label) for c in cfg.character_specs()] == [("bundled", c) for c in raw["characters"]]
+    motions = cfg.motion_specs()
+    assert [m.label for m in motions] == [m.partition(":")[0] for m in raw["motions"]]
+    assert [m.count for m in motions if m.kind == "random_poses"] == [int(m.partition(":")[2]) for m in raw["motions"] if ":" in m]
 
 
 def test_all_clips_config_lists_every_clip():

@@ -5,6 +5,6 @@ bpy-free: ``catalogue`` (named specs), ``makehuman`` (data loading, morph target
 Render workers only: ``build.build_bundled_character`` and ``sheet.draw_character_sheet``.
 """
 
-from renderers.characters.catalogue import CATALOGUE, CHARACTER_NAMES, CharacterSpec, character_spec
+from renderers.characters.catalogue import CATALOGUE, CHARACTER_NAMES, CharacterDesign, character_design
 
-__all__ = ["CATALOGUE", "CHARACTER_NAMES", "CharacterSpec", "character_spec"]
+__all__ = ["CATALOGUE", "CHARACTER_NAMES", "CharacterDesign", "character_design"]

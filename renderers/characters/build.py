@@ -35,7 +35,7 @@ import numpy as np
 
 from renderers.blender import import_bpy
 from renderers.characters.body import Body, build_body
-from renderers.characters.catalogue import character_spec
+from renderers.characters.catalogue import character_design
 from renderers.characters.garments import GARMENTS, GarmentMesh, eyes_mesh, garment_mesh
 from renderers.rigging import LoadedCharacter
 from rig2sketch.skeleton import MIXAMO_BONES, MIXAMO_PREFIX
@@ -104,16 +104,16 @@ def build_bundled_character(name: str) -> LoadedCharacter:
     ``5, 13380`` over the body mesh's vertices). Takes about 0.3 s, plus about 4 s for the
     first character in a process (reading the MakeHuman data).
     """
-    spec = character_spec(name)
+    design = character_design(name)
     bpy = import_bpy()
-    body = build_body(spec.shape)
+    body = build_body(design.shape)
     armature = _armature(bpy, name, body)
     meshes = [
         _skinned_mesh(bpy, f"{name}.body", armature, body.vertices, body.faces, body.face_uvs,
-                      body.weights, _material(bpy, "skin", spec.skin_rgb))
+                      body.weights, _material(bpy, "skin", design.skin_rgb))
     ]
-    colours = spec.colours or tuple((0.5, 0.5, 0.5) for _ in spec.garments)
-    for kind, rgb in zip(spec.garments, colours):
+    colours = design.colours or tuple((0.5, 0.5, 0.5) for _ in design.garments)
+    for kind, rgb in zip(design.garments, colours):
         garment: GarmentMesh = garment_mesh(body, kind)
         slot = GARMENTS[kind][1]
         meshes.append(
@@ -131,6 +131,6 @@ def build_bundled_character(name: str) -> LoadedCharacter:
         face_regressor=body.face_regressor.astype(np.float64),
         source="bundled",
         licence="CC0-1.0",
-        extras={"height_m": body.height_m, "description": spec.description,
-                "garments": spec.garments},
+        extras={"height_m": body.height_m, "description": design.description,
+                "garments": design.garments},
     )
