@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from evaluation.exporters.registry import EXPORT_FORMATS
+
 ARCHS = ("w32", "w48", "w18_small", "small", "tiny")
 REFINES = ("dark", "quarter", "none")
 AUGMENT_PRESETS = ("none", "standard", "seed", "strong")
@@ -188,7 +190,7 @@ class ExportConfig:
     splits: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        _check(self.format in ("coco", "yolo"), "export.format", "'coco' or 'yolo'", self.format)
+        _check(self.format in EXPORT_FORMATS, "export.format", " or ".join(map(repr, EXPORT_FORMATS.names())), self.format)
         _check(bool(self.dataset), "export.dataset", "a dataset directory of shards", self.dataset)
         _check(bool(self.out), "export.out", "an output directory", self.out)
 

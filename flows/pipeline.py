@@ -26,6 +26,7 @@ from renderers.config import RenderConfig
 from rig2sketch.atomic import write_json_atomic
 from rig2sketch.seeding import stable_hash
 from evaluation.config import TrainConfig
+from evaluation.exporters.registry import EXPORT_FORMATS
 from stylizers.step import StylizeStep
 
 HEAVY_LIMIT = "rig2sketch-heavy"
@@ -56,9 +57,9 @@ class PipelineConfig:
         names = [s.name for s in self.stylize]
         if len(set(names)) != len(names) or "raw" in names or "export" in names:
             raise ValueError(f"stylize[].name must be unique and not 'raw'/'export', got {names}")
-        bad = [f for f in self.export if f not in ("coco", "yolo")]
+        bad = [f for f in self.export if f not in EXPORT_FORMATS]
         if bad:
-            raise ValueError(f"export={self.export}: unknown format(s) {bad}; choose from coco, yolo")
+            raise ValueError(f"export={self.export}: unknown format(s) {bad}; choose from {', '.join(EXPORT_FORMATS.names())}")
         if self.heavy_concurrency < 1:
             raise ValueError(f"heavy_concurrency={self.heavy_concurrency}: must be >= 1")
         self.renderer.in_run(self.out, self.seed)  # refuses renderer.out_dir / renderer.seed

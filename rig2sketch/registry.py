@@ -4,17 +4,30 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import Any, Callable, Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Maps names to factories; ``@registry.register("name")`` refuses duplicate names."""
+    """Maps names to factories; ``@registry.register("name")`` refuses duplicate names.
 
-    def __init__(self, kind: str) -> None:
+    ``discover``: a package whose modules register themselves here; they are imported on the
+    first lookup (never at import time), so adding an entry is adding one module to it.
+    """
+
+    def __init__(self, kind: str, discover: str = "") -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._discover = discover
+
+    def _discovered(self) -> dict[str, T]:
+        if self._discover:
+            package, self._discover = importlib.import_module(self._discover), ""
+            for info in pkgutil.iter_modules(package.__path__):
+                importlib.import_module(f"{package.__name__}.{info.name}")
+        return self._items
 
     def register(self, name: str) -> Callable[[T], T]:
         def add(item: T) -> T:
@@ -26,15 +39,16 @@ class Registry(Generic[T]):
         return add
 
     def get(self, name: str) -> T:
-        if name not in self._items:
-            raise KeyError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(sorted(self._items))}")
-        return self._items[name]
+        items = self._discovered()
+        if name not in items:
+            raise KeyError(f"unknown {self.kind} {name!r}; choose one of: {', '.join(sorted(items))}")
+        return items[name]
 
     def names(self) -> list[str]:
-        return sorted(self._items)
+        return sorted(self._discovered())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self._discovered()
 
 
 def resolve_ref(ref: str) -> Any:

@@ -1,0 +1,52 @@
+"""Ultralytics YOLO pose: ``images/<split>/``, ``labels/<split>/`` with one line
+``0 cx cy w h x1 y1 v1 ... x17 y17 v17`` per person (normalised to [0, 1]) and ``data.yaml`` with
+``kpt_shape: [17, 3]`` and ``flip_idx``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from evaluation.config import ExportConfig
+from evaluation.export import export_rows, flip_index, safe_name
+from evaluation.exporters.registry import EXPORT_FORMATS
+from rig2sketch.skeleton import COCO_KEYPOINTS
+
+
+@EXPORT_FORMATS.register("yolo")
+def write_yolo(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
+    """Ultralytics pose layout (``images/``, ``labels/``, ``data.yaml``) into ``tmp``; samples per split."""
+    counts: dict[str, int] = defaultdict(int)
+    for row in export_rows(cfg):
+        split = row["split"]
+        for sub in ("images", "labels"):
+            (tmp / sub / split).mkdir(parents=True, exist_ok=True)
+        stem = safe_name(row["sample_id"])
+        (tmp / "images" / split / f"{stem}.png").write_bytes(row["image"])
+        w, h = float(row["width"]), float(row["height"])
+        x, y, bw, bh = (float(t) for t in row["bbox"])
+        kp = np.asarray(row["keypoints"], np.float64).reshape(17, 3)
+        fields = [f"{(x + bw / 2) / w:.6f}", f"{(y + bh / 2) / h:.6f}", f"{bw / w:.6f}", f"{bh / h:.6f}"]
+        for kx, ky, v in kp:
+            fields += [f"{kx / w:.6f}", f"{ky / h:.6f}", str(int(v))] if v > 0 else ["0", "0", "0"]
+        line = "0 " + " ".join(fields)
+        (tmp / "labels" / split / f"{stem}.txt").write_text(line + "\n")
+        counts[split] += 1
+    train = "train" if "train" in counts else sorted(counts)[0]
+    val = "val" if "val" in counts else ("test" if "test" in counts else train)
+    yaml = [
+        "# Ultralytics pose dataset exported by rig2sketch",
+        f"path: {Path(cfg.out).resolve()}",
+        f"train: images/{train}",
+        f"val: images/{val}",
+        *(["test: images/test"] if "test" in counts and val != "test" else []),
+        "kpt_shape: [17, 3]",
+        f"flip_idx: {flip_index()}",
+        "names:",
+        "  0: person",
+        f"kpt_names: {{0: [{', '.join(COCO_KEYPOINTS)}]}}",
+    ]
+    (tmp / "data.yaml").write_text("\n".join(yaml) + "\n")
+    return dict(counts)
