@@ -1,6 +1,10 @@
 """Which characters and motions a run uses, parsed from config strings (bpy-free), and the
 worker-side loader that turns a character choice into a :class:`LoadedCharacter`.
 
+Each kind of character and motion is a source module registered in
+``renderers.characters.sources`` / ``renderers.motions.sources``; parsing asks every source in
+turn whether it claims the string, so a new kind is one new module.
+
 Config values (``configs/motion/*.yaml``, or ``character=...`` / ``motion=...`` overrides):
 - character: a bundled catalogue name (``ada``) or a path to a Mixamo ``.fbx`` / ``.blend``;
 - motion: a clip name (``walk``), a path to an animation ``.fbx`` or a mocap ``.bvh``, or
@@ -11,13 +15,13 @@ Everything is checked when parsed, so a typo fails before any Blender process st
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Sequence
 
+from renderers.characters.sources.registry import CHARACTER_SOURCES
+from renderers.motions.sources.registry import MOTION_SOURCES
 from renderers.rigging import LoadedCharacter
+from renderers.sources import parse_spec
 
-CHARACTER_SUFFIXES = (".fbx", ".blend")
-MOTION_SUFFIXES = (".fbx", ".bvh")
 RANDOM_POSES = "random_poses"
 MAX_RANDOM_POSES = 10_000
 
@@ -27,19 +31,6 @@ def catalogue_names() -> list[str]:
     from renderers.characters.catalogue import CATALOGUE
 
     return sorted(c.name for c in CATALOGUE)
-
-
-def _looks_like_path(text: str) -> bool:
-    return "/" in text or "\\" in text or Path(text).suffix != ""
-
-
-def _existing_file(text: str, suffixes: tuple[str, ...], what: str) -> str:
-    path = Path(text).expanduser()
-    if path.suffix.lower() not in suffixes:
-        raise ValueError(f"{what} {text!r}: a {what} file must end in {' or '.join(suffixes)}")
-    if not path.is_file():
-        raise ValueError(f"{what} file {str(path)!r} does not exist; check the path")
-    return str(path.resolve())
 
 
 @dataclass(frozen=True)
@@ -52,19 +43,12 @@ class CharacterSpec:
 
     @classmethod
     def parse(cls, text: str) -> "CharacterSpec":
-        text = str(text).strip()
-        if _looks_like_path(text):
-            return cls("file", _existing_file(text, CHARACTER_SUFFIXES, "character"))
-        names = catalogue_names()
-        if text not in names:
-            raise ValueError(f"unknown character {text!r}; choose a bundled character ({', '.join(names)}) "
-                             f"or give a path to a Mixamo {' or '.join(CHARACTER_SUFFIXES)} file")
-        return cls("bundled", text)
+        return parse_spec(CHARACTER_SOURCES, "character", text)
 
     @property
     def label(self) -> str:
         """Short name for shard rows: the catalogue name or the file's stem."""
-        return self.name if self.kind == "bundled" else Path(self.name).stem
+        return CHARACTER_SOURCES.get(self.kind)().label(self)
 
 
 @dataclass(frozen=True)
@@ -78,8 +62,8 @@ class MotionSpec:
     frame_step: int = 1
 
     def __post_init__(self) -> None:
-        if self.kind not in ("clip", "fbx", "bvh", RANDOM_POSES):
-            raise ValueError(f"motion kind {self.kind!r} must be clip, fbx, bvh or {RANDOM_POSES}")
+        if self.kind not in MOTION_SOURCES:
+            raise ValueError(f"motion kind {self.kind!r} must be {', '.join(MOTION_SOURCES.names())}")
         if self.kind == RANDOM_POSES and not 1 <= self.count <= MAX_RANDOM_POSES:
             raise ValueError(f"{RANDOM_POSES} count {self.count} must be 1..{MAX_RANDOM_POSES}")
         if self.frame_step < 1:
@@ -92,26 +76,11 @@ class MotionSpec:
     @property
     def label(self) -> str:
         """Short name for shard rows: the clip name, the file's stem, or ``random_poses``."""
-        return Path(self.name).stem if self.kind in ("fbx", "bvh") else self.name
+        return MOTION_SOURCES.get(self.kind)().label(self)
 
     @classmethod
     def parse(cls, text: str, random_pose_count: int = 16, frame_step: int = 1) -> "MotionSpec":
-        from renderers.motions import clip_names
-
-        text = str(text).strip()
-        if text == RANDOM_POSES or text.startswith(RANDOM_POSES + ":"):
-            count_text = text[len(RANDOM_POSES) + 1:] or str(random_pose_count)
-            if not count_text.isdigit():
-                raise ValueError(f"motion {text!r}: write {RANDOM_POSES} or {RANDOM_POSES}:N with N a positive integer")
-            return cls(RANDOM_POSES, RANDOM_POSES, count=int(count_text))
-        if _looks_like_path(text):
-            path = _existing_file(text, MOTION_SUFFIXES, "motion")
-            return cls(Path(path).suffix.lower()[1:], path, frame_step=frame_step)
-        names = clip_names()
-        if text not in names:
-            raise ValueError(f"unknown motion {text!r}; choose a clip ({', '.join(names)}), {RANDOM_POSES}[:N], "
-                             f"or a path to a {' or '.join(MOTION_SUFFIXES)} file")
-        return cls("clip", text)
+        return parse_spec(MOTION_SOURCES, "motion", text, random_pose_count=random_pose_count, frame_step=frame_step)
 
 
 def _as_list(value: str | Sequence[str], key: str) -> list[str]:
@@ -154,12 +123,6 @@ class SelectionConfig:
 
 def load_character(spec: CharacterSpec) -> LoadedCharacter:
     """Put the character into the current Blender scene (worker only; imports bpy lazily)."""
-    if spec.kind == "bundled":
-        from renderers.characters.build import build_bundled_character
-
-        return build_bundled_character(spec.name)
-    if spec.kind == "file":
-        from renderers.fbx import import_character
-
-        return import_character(spec.name)
-    raise ValueError(f"unknown character kind {spec.kind!r}")
+    if spec.kind not in CHARACTER_SOURCES:
+        raise ValueError(f"unknown character kind {spec.kind!r}; choose one of: {', '.join(CHARACTER_SOURCES.names())}")
+    return CHARACTER_SOURCES.get(spec.kind)().load(spec)

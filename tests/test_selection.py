@@ -62,7 +62,7 @@ def test_motion_files(tmp_path):
         assert (spec.kind, spec.path, spec.label, spec.frame_step) == (kind, str(path.resolve()), "take", 3)
     with pytest.raises(ValueError, match=r"motion file '.*nope\.bvh' does not exist"):
         MotionSpec.parse(str(tmp_path / "nope.bvh"))
-    with pytest.raises(ValueError, match=r"must end in \.fbx or \.bvh"):
+    with pytest.raises(ValueError, match=r"must end in \.bvh or \.fbx"):
         MotionSpec.parse(str(tmp_path / "take.c3d"))
     with pytest.raises(ValueError, match="frame_step 0 must be >= 1"):
         MotionSpec("fbx", "x.fbx", frame_step=0)

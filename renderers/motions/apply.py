@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from renderers.blender import import_bpy, remove_objects
-from renderers.motions import get_clip
+from renderers.blender import import_bpy
 from renderers.motions import rotations as rot
-from renderers.motions.pose import Pose
 from renderers.motions.kinematics import RestSkeleton, clearance, grounded, reference_skeleton
-from renderers.motions.sampler import random_poses
+from renderers.motions.pose import Pose
+from renderers.motions.sources.registry import MOTION_SOURCES
 from renderers.rigging import CharacterImportError, LoadedCharacter, is_tpose
 from rig2sketch.skeleton import MIXAMO_BONES, MIXAMO_PARENTS
 
@@ -228,28 +227,7 @@ def apply_motion(char: LoadedCharacter, motion: "MotionSpec", rng: np.random.Gen
 
     Clips are baked frame by frame; ``random_poses`` puts ``motion.count`` poses drawn with
     ``rng`` on consecutive frames (held, not blended); FBX and BVH files are retargeted, keeping
-    every ``motion.frame_step``-th source frame.
+    every ``motion.frame_step``-th source frame. Each kind is a module of
+    ``renderers.motions.sources``.
     """
-    if motion.kind == "clip":
-        clip = get_clip(motion.name)
-        return write_poses(char, fit_to_character(char, [clip.pose_at(f) for f in clip.frames()]), clip.name)
-    if motion.kind == "random_poses":
-        sampled = random_poses(motion.count, rng)
-        return write_poses(char, fit_to_character(char, [s.pose for s in sampled]), "random_poses",
-                           interpolation="CONSTANT")
-    if motion.kind == "fbx":
-        from renderers.fbx import import_animation
-
-        anim = import_animation(motion.path, char)
-    elif motion.kind == "bvh":
-        from renderers.motions.bvh import import_bvh
-
-        anim = import_bvh(motion.path)
-    else:
-        raise ValueError(f"unknown motion kind {motion.kind!r}")
-    try:
-        frames = anim.frames[:: motion.frame_step]
-        poses = sample_source_poses(anim.armature, anim.bone_names, frames, char, anim.mixamo_axes)
-    finally:
-        remove_objects(anim.objects)
-    return write_poses(char, poses, motion.name)
+    return MOTION_SOURCES.get(motion.kind)().apply(char, motion, rng)

@@ -1,0 +1,17 @@
+"""``motion: path/to/take.bvh``: BVH mocap (CMU-style or Mixamo-named), retargeted onto the character."""
+
+from __future__ import annotations
+
+from renderers.motions.bvh import import_bvh
+from renderers.motions.sources.base import MotionFileSource
+from renderers.motions.sources.registry import MOTION_SOURCES
+from renderers.rigging import ImportedAnimation, LoadedCharacter
+
+
+@MOTION_SOURCES.register("bvh")
+class BvhMocapSource(MotionFileSource):
+    kind = "bvh"
+    suffixes = (".bvh",)
+
+    def import_animation(self, path: str, char: LoadedCharacter) -> ImportedAnimation:
+        return import_bvh(path)  # mocap skeletons are retargeted by rest alignment, whatever the rig

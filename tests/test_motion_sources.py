@@ -1,0 +1,79 @@
+"""A motion source is one module: registered from a temporary module, it is parsed from config
+strings, planned into render jobs, and animates a character in Blender."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import numpy as np
+import pytest
+
+TOY_SOURCE = '''
+from renderers.motions.apply import write_poses
+from renderers.motions.pose import Pose
+from renderers.motions.sources.base import MotionSource
+from renderers.motions.sources.registry import MOTION_SOURCES
+from renderers.selection import MotionSpec
+
+
+@MOTION_SOURCES.register("toy_hold")
+class HoldSource(MotionSource):
+    """``toy_hold:N``: the rest pose held for N frames."""
+
+    kind = "toy_hold"
+    hint = "toy_hold:N"
+
+    def parse(self, text, random_pose_count, frame_step):
+        if not text.startswith("toy_hold:"):
+            return None
+        return MotionSpec(self.kind, "toy_hold", count=int(text.partition(":")[2]))
+
+    def apply(self, char, spec, rng):
+        return write_poses(char, [Pose({}) for _ in range(spec.count)], "toy_hold")
+'''
+
+
+@pytest.fixture()
+def toy_source(tmp_path, monkeypatch):
+    from renderers.motions.sources.registry import MOTION_SOURCES
+
+    MOTION_SOURCES.names()  # discover the bundled sources first, then forget the toy afterwards
+    monkeypatch.setattr(MOTION_SOURCES, "_items", dict(MOTION_SOURCES._items))
+    (tmp_path / "toy_motion_source.py").write_text(TOY_SOURCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "toy_motion_source", raising=False)  # import (and register) it afresh
+    return importlib.import_module("toy_motion_source")
+
+
+def test_bundled_sources_are_discovered():
+    from renderers.motions.sources.registry import MOTION_SOURCES
+
+    assert MOTION_SOURCES.names() == ["bvh", "clip", "fbx", "random_poses"]
+
+
+def test_a_toy_source_parses_and_plans_jobs(toy_source, tmp_path):
+    from flows.render import plan_jobs
+    from renderers.config import RenderConfig
+    from renderers.selection import MotionSpec
+
+    with pytest.raises(ValueError, match=r"choose a clip \(.*\), random_poses\[:N\], toy_hold:N, or a path"):
+        MotionSpec.parse("toy_spin")
+    spec = MotionSpec.parse("toy_hold:3")
+    assert (spec.kind, spec.count, spec.label) == ("toy_hold", 3, "toy_hold")
+    jobs = plan_jobs(RenderConfig(out_dir=str(tmp_path), characters=["ada"], motions=["toy_hold:3", "walk"]))
+    assert [(j.job_id, j.motion.kind) for j in jobs] == [("ada__toy_hold", "toy_hold"), ("ada__walk", "clip")]
+
+
+@pytest.mark.blender
+def test_a_toy_source_animates_a_character(toy_source):
+    from renderers.blender import reset_blender
+    from renderers.motions.apply import apply_motion
+    from renderers.motions.mannequin import build_mannequin
+    from renderers.selection import MotionSpec
+
+    bpy = reset_blender()
+    char = build_mannequin()
+    assert apply_motion(char, MotionSpec.parse("toy_hold:3"), np.random.default_rng(0)) == [1, 2, 3]
+    assert char.armature.animation_data.action.name == f"{char.name}:toy_hold"
+    assert (bpy.context.scene.frame_start, bpy.context.scene.frame_end) == (1, 3)
