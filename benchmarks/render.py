@@ -59,7 +59,7 @@ def _config(method: str, size: int, frames: int, motion: str = "walk", step: int
 
 
 def worker_method(method: str, size: int, frames: int, motion: str, step: int, memory_at: list[int]) -> dict:
-    from flows.render import plan_jobs
+    from renderers.plan import plan_jobs
     from renderers.job import iter_render, scratch_dir
 
     job = plan_jobs(_config(method, size, frames, motion, step))[0]

@@ -6,22 +6,17 @@
       _summary.json                   images, characters, motions, cameras, visibility histogram
       _contact_sheet.png              a grid of renders with their keypoints drawn
 
-Each job runs as its own ``python -m renderers.job`` process (bpy never enters the flow's
-process or Prefect's threads), killed after ``runner.timeout_s`` and retried ``runner.retries``
-times. A job whose shard already exists, validates and carries the same config hash and seed is
-skipped, so a killed run re-run renders only what is missing. Tasks run on Prefect's thread pool
-(``runner.kind=local``: each thread just waits on its process) or on Dask via prefect-dask
-(``runner.kind=dask``: a LocalCluster of ``runner.workers`` processes, or ``runner.address``).
+Each job runs as its own ``python -m renderers.job`` process (``renderers.process``; bpy never
+enters the flow's process or Prefect's threads), killed after ``runner.timeout_s`` and retried
+``runner.retries`` times. A job whose shard already exists, validates and carries the same
+config hash and seed is skipped, so a killed run re-run renders only what is missing. Tasks run
+on Prefect's thread pool (``runner.kind=local``: each thread just waits on its process) or on
+Dask via prefect-dask (``runner.kind=dask``: a LocalCluster of ``runner.workers`` processes, or
+``runner.address``). Job planning is ``renderers.plan``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import pickle
-import subprocess
-import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -36,113 +31,12 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from renderers.config import RenderConfig
 from renderers.job import RenderJob
+from renderers.plan import config_hash, plan_jobs
+from renderers.process import run_job_process
 from rig2sketch.atomic import write_json_atomic
-from rig2sketch.paths import REPO_ROOT
 from rig2sketch.progress import StageProgress
-from rig2sketch.seeding import derive_seed, stable_hash
 
 MANIFEST = "_manifest.json"
-
-
-def config_hash(cfg: RenderConfig) -> str:
-    """Hash of everything that shapes the images and labels (not where or how jobs run)."""
-    shaping = asdict(cfg)
-    for key in ("out_dir", "runner", "characters", "motions"):
-        shaping.pop(key)
-    return stable_hash(shaping)
-
-
-def _safe(name: str) -> str:
-    """A file-name-safe job id part: an FBX path's stem, other characters than [A-Za-z0-9-_.] -> '-'."""
-    if name.lower().endswith((".fbx", ".blend")):
-        name = Path(name).stem
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "x"
-
-
-def job_specs(cfg: RenderConfig) -> list[tuple[str, Any, str, Any]]:
-    """(character name, character spec, motion name, motion spec) for every job.
-
-    With the default scene loader, names resolve through ``renderers.selection`` (empty
-    ``characters``: every bundled character; empty ``motions``: the default clips); a custom
-    loader receives the names themselves as specs.
-    """
-    if cfg.scene_loader != "renderers.job:selected_scene":
-        motions = cfg.motions or ["default"]
-        return [(c, c, m, m) for c in cfg.characters for m in motions]
-    from renderers.selection import CharacterSpec, MotionSpec, SelectionConfig, catalogue_names
-
-    characters = [CharacterSpec.parse(c) for c in (cfg.characters or catalogue_names())]
-    motions = [MotionSpec.parse(m) for m in (cfg.motions or SelectionConfig().motions)]
-    return [(c.label, c, m.label, m) for c in characters for m in motions]
-
-
-def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
-    """One :class:`RenderJob` per (character, motion); job seeds from the run seed and job id."""
-    digest = config_hash(cfg)
-    jobs, seen = [], set()
-    for character_name, character, motion_name, motion in job_specs(cfg):
-        job_id = f"{_safe(character_name)}__{_safe(motion_name)}"
-        if job_id in seen:
-            raise ValueError(f"two jobs are both called {job_id!r}: give characters/motions distinct names")
-        seen.add(job_id)
-        jobs.append(RenderJob(job_id, character, motion, character_name, motion_name, cfg,
-                              derive_seed(cfg.seed, job_id), digest))
-    if not jobs:
-        raise ValueError("no render jobs: renderer.characters (or renderer.motions) is empty")
-    return jobs
-
-
-def shard_is_complete(job: RenderJob, path: Path) -> int | None:
-    """Rows of an existing shard made by exactly this job (same config hash and seed) that
-    validates; None when the job must (re)run."""
-    from shards import count_rows, shard_metadata, validate_dataset
-
-    if not path.exists():
-        return None
-    try:
-        meta = shard_metadata(path)
-    except Exception:  # unreadable file: re-render it
-        return None
-    if meta.get("config_hash") != job.config_hash or meta.get("seed") != job.seed:
-        return None
-    if validate_dataset([path]):
-        return None
-    return count_rows([path])
-
-
-def run_job_process(job: RenderJob, shard: Path, timeout_s: float, retries: int) -> dict[str, Any]:
-    """Render ``job`` into ``shard`` in a fresh process (skipped when already complete).
-
-    Returns a manifest entry. Raises RuntimeError with the worker's last output lines when every
-    attempt failed or timed out."""
-    rows = shard_is_complete(job, shard)
-    entry = {"job_id": job.job_id, "character": job.character_name, "motion": job.motion_name,
-             "shard": shard.name, "seed": job.seed}
-    if rows is not None:
-        return {**entry, "status": "skipped", "rows": rows, "seconds": 0.0, "attempts": 0}
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    errors = []
-    with tempfile.TemporaryDirectory(prefix="rig2sketch-job-") as tmp:
-        spec = Path(tmp) / "job.pkl"
-        spec.write_bytes(pickle.dumps(job))
-        for attempt in range(1, retries + 2):
-            started = time.perf_counter()
-            try:
-                done = subprocess.run(
-                    [sys.executable, "-m", "renderers.job", str(spec), str(shard)],
-                    cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout_s,
-                )
-            except subprocess.TimeoutExpired:
-                errors.append(f"attempt {attempt}: timed out after {timeout_s:.0f} s")
-                continue
-            if done.returncode == 0:
-                receipt = json.loads(done.stdout.strip().splitlines()[-1])
-                return {**entry, "status": "rendered", "rows": receipt["rows"],
-                        "seconds": round(time.perf_counter() - started, 3), "attempts": attempt}
-            tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-            errors.append(f"attempt {attempt}: exit {done.returncode}\n{tail}")
-    raise RuntimeError(f"render job {job.job_id} failed {len(errors)} time(s):\n" + "\n".join(errors))
 
 
 @task(name="render-job", cache_policy=NO_CACHE)  # the shard on disk is the cache (see shard_is_complete)
@@ -249,4 +143,4 @@ def render_command(cfg: RenderConfig) -> Path:
     return render_flow(cfg)
 
 
-__all__ = ["render_flow", "render_command", "plan_jobs", "run_job_process", "config_hash"]
+__all__ = ["render_flow", "render_command"]

@@ -83,7 +83,7 @@ def test_run_keys_have_one_source(name, override, top):
 
 
 def test_top_level_seed_and_out_reach_the_render_jobs(tmp_path):
-    from flows.render import plan_jobs
+    from renderers.plan import plan_jobs
 
     cmd = compose("render", [f"out={tmp_path}", "seed=5", "renderer.characters=[ada]", "renderer.motions=[walk]"])
     renderer = cmd.renderer.in_run(cmd.out, cmd.seed)

@@ -93,17 +93,14 @@ def write_ids(cfg, tmp):
 def test_a_format_in_one_new_module_is_registered_and_used(dataset, tmp_path, monkeypatch) -> None:
     """Adding an export format is one module that registers itself: the config accepts the new
     name and ``export`` dispatches to it (nothing else changes)."""
-    import importlib
-
     from app.cli import ConfigError, compose
     from evaluation.exporters.registry import EXPORT_FORMATS
+    from tests.test_motion_sources import import_file
 
     with pytest.raises(ConfigError, match="export.format='toy_ids' is not allowed; expected 'coco' or 'yolo'"):
         compose("export", [f"dataset={dataset}", f"out={tmp_path / 'x'}", "format=toy_ids"])
     monkeypatch.setattr(EXPORT_FORMATS, "_items", dict(EXPORT_FORMATS._items))  # forget the toy afterwards
-    (tmp_path / "toy_export_format.py").write_text(TOY_FORMAT)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.import_module("toy_export_format")
+    import_file(tmp_path / "toy_export_format.py", TOY_FORMAT)
     cfg = compose("export", [f"dataset={dataset}", f"out={tmp_path / 'ids'}", "format=toy_ids"])
     assert export(cfg) == {"all": 10}
     assert sorted((tmp_path / "ids" / "ids.txt").read_text().split("\n")) == sorted(r["sample_id"] for r in iter_samples(dataset))

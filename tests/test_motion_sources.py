@@ -3,8 +3,7 @@ strings, planned into render jobs, and animates a character in Blender."""
 
 from __future__ import annotations
 
-import importlib
-import sys
+import importlib.util
 
 import numpy as np
 import pytest
@@ -40,10 +39,17 @@ def toy_source(tmp_path, monkeypatch):
 
     MOTION_SOURCES.names()  # discover the bundled sources first, then forget the toy afterwards
     monkeypatch.setattr(MOTION_SOURCES, "_items", dict(MOTION_SOURCES._items))
-    (tmp_path / "toy_motion_source.py").write_text(TOY_SOURCE)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "toy_motion_source", raising=False)  # import (and register) it afresh
-    return importlib.import_module("toy_motion_source")
+    return import_file(tmp_path / "toy_motion_source.py", TOY_SOURCE)
+
+
+def import_file(path, source: str):
+    """Write ``source`` to ``path`` and import it as a module (without touching ``sys.path``:
+    bpy adds its own script folders there on first import, and those must stay)."""
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_bundled_sources_are_discovered():
@@ -53,7 +59,7 @@ def test_bundled_sources_are_discovered():
 
 
 def test_a_toy_source_parses_and_plans_jobs(toy_source, tmp_path):
-    from flows.render import plan_jobs
+    from renderers.plan import plan_jobs
     from renderers.config import RenderConfig
     from renderers.selection import MotionSpec
 

@@ -190,7 +190,7 @@ def test_other_contour_methods_draw_on_the_figure(tmp_path, contour):
 @pytest.mark.blender
 @pytest.mark.slow
 def test_same_config_and_seed_give_identical_bytes(tmp_path):
-    from flows.render import run_job_process
+    from renderers.process import run_job_process
     from shards import iter_samples
 
     job = _job(tmp_path, "depth_normal")

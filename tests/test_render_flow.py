@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.render import config_hash, plan_jobs, task_runner
+from flows.render import task_runner
+from renderers.plan import config_hash, plan_jobs
 from renderers.config import CameraConfig, FrameConfig, RenderConfig, RunnerConfig
 from rig2sketch.paths import REPO_ROOT
 

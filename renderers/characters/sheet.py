@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from renderers.process import run_worker
 from rig2sketch.atomic import atomic_path
 
 
@@ -153,12 +153,8 @@ def draw_character_sheet(out_png: Path, characters: list[str], motions: list[str
         rows = [Path(tmp) / f"row{k}.png" for k in range(len(names))]
 
         def job(k: int) -> None:
-            cmd = [sys.executable, "-m", "renderers.characters.sheet", "row", names[k],
-                   json.dumps(motions), str(size), str(seed), str(rows[k])]
-            done = subprocess.run(cmd, capture_output=True, text=True,
-                                  cwd=Path(__file__).resolve().parents[2])
-            if done.returncode != 0:
-                raise RuntimeError(f"rendering character {names[k]!r} failed:\n{done.stderr[-3000:]}")
+            run_worker("renderers.characters.sheet", ["row", names[k], json.dumps(motions), str(size), str(seed),
+                                                       str(rows[k])], f"rendering character {names[k]!r}")
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             list(pool.map(job, range(len(names))))

@@ -1,0 +1,60 @@
+"""Planning a render run (bpy-free): one :class:`RenderJob` per (character, motion), each with a
+seed derived from the run seed and the job's identity, and the config hash stored in its shard."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from renderers.config import RenderConfig
+from renderers.job import RenderJob
+from rig2sketch.seeding import derive_seed, stable_hash
+
+
+def config_hash(cfg: RenderConfig) -> str:
+    """Hash of everything that shapes the images and labels (not where or how jobs run)."""
+    shaping = asdict(cfg)
+    for key in ("out_dir", "runner", "characters", "motions"):
+        shaping.pop(key)
+    return stable_hash(shaping)
+
+
+def _safe(name: str) -> str:
+    """A file-name-safe job id part: an FBX path's stem, other characters than [A-Za-z0-9-_.] -> '-'."""
+    if name.lower().endswith((".fbx", ".blend")):
+        name = Path(name).stem
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "x"
+
+
+def job_specs(cfg: RenderConfig) -> list[tuple[str, Any, str, Any]]:
+    """(character name, character spec, motion name, motion spec) for every job.
+
+    With the default scene loader, names resolve through ``renderers.selection`` (empty
+    ``characters``: every bundled character; empty ``motions``: the default clips); a custom
+    loader receives the names themselves as specs.
+    """
+    if cfg.scene_loader != "renderers.job:selected_scene":
+        motions = cfg.motions or ["default"]
+        return [(c, c, m, m) for c in cfg.characters for m in motions]
+    from renderers.selection import CharacterSpec, MotionSpec, SelectionConfig, catalogue_names
+
+    characters = [CharacterSpec.parse(c) for c in (cfg.characters or catalogue_names())]
+    motions = [MotionSpec.parse(m) for m in (cfg.motions or SelectionConfig().motions)]
+    return [(c.label, c, m.label, m) for c in characters for m in motions]
+
+
+def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
+    """One :class:`RenderJob` per (character, motion); job seeds from the run seed and job id."""
+    digest = config_hash(cfg)
+    jobs, seen = [], set()
+    for character_name, character, motion_name, motion in job_specs(cfg):
+        job_id = f"{_safe(character_name)}__{_safe(motion_name)}"
+        if job_id in seen:
+            raise ValueError(f"two jobs are both called {job_id!r}: give characters/motions distinct names")
+        seen.add(job_id)
+        jobs.append(RenderJob(job_id, character, motion, character_name, motion_name, cfg,
+                              derive_seed(cfg.seed, job_id), digest))
+    if not jobs:
+        raise ValueError("no render jobs: renderer.characters (or renderer.motions) is empty")
+    return jobs
