@@ -6,7 +6,7 @@ worker memory growth, and Dask scaling. One run, one character, the same 8 ring 
 
 Every measurement runs in a fresh worker process (``--worker``), as real jobs do:
 - each contour method renders ``frames`` frames x 8 cameras at ``size`` px through
-  ``renderers.job.iter_render``; images/s counts the render loop (setup timed separately);
+  ``renderers.blender.render.iter_render``; images/s counts the render loop (setup timed separately);
 - the seed baseline, as the thesis describes it: per animation, a fresh scene with the character
   imported (built) again, Freestyle with a holdout material, and one ``render.render
   (write_still=True)`` call per camera writing a PNG that is read back, labels projected with
@@ -60,7 +60,8 @@ def _config(method: str, size: int, frames: int, motion: str = "walk", step: int
 
 def worker_method(method: str, size: int, frames: int, motion: str, step: int, memory_at: list[int]) -> dict:
     from renderers.plan import plan_jobs
-    from renderers.job import iter_render, scratch_dir
+    from renderers.blender.render import iter_render
+    from renderers.job import scratch_dir
 
     job = plan_jobs(_config(method, size, frames, motion, step))[0]
     started = time.perf_counter()
@@ -89,10 +90,10 @@ def worker_seed(size: int, frames: int, motions: list[str]) -> dict:
     from renderers.blender import reset_blender
     from renderers.cameras import frame_view, ring_views
     from renderers.config import CameraConfig
-    from renderers.contours.freestyle import setup_freestyle
-    from renderers.job import _make_camera, apply_camera, figure_points
-    from renderers.keypoints3d import world_keypoints
-    from renderers.motions.apply import apply_motion
+    from renderers.blender.freestyle import setup_freestyle
+    from renderers.blender.scene import apply_camera, figure_points, make_camera
+    from renderers.blender.keypoints3d import world_keypoints
+    from renderers.blender.keying import apply_motion
     from renderers.selection import CharacterSpec, MotionSpec, load_character
 
     views = ring_views(CameraConfig(count=8))
@@ -102,9 +103,9 @@ def worker_seed(size: int, frames: int, motions: list[str]) -> dict:
             bpy = reset_blender()
             character = load_character(CharacterSpec.parse(CHARACTER))  # "import" per animation
             all_frames = apply_motion(character, MotionSpec.parse(motion), np.random.default_rng(0))
-            from renderers.blender import blender_world_to_camera_view
+            from renderers.blender import blender_world_to_camera_view, import_mathutils
             world_to_camera_view = blender_world_to_camera_view()
-            from mathutils import Vector
+            Vector = import_mathutils().Vector
 
             scene = bpy.context.scene
             scene.render.engine = "CYCLES"
@@ -126,7 +127,7 @@ def worker_seed(size: int, frames: int, motions: list[str]) -> dict:
                 obj.data.materials.clear()
                 obj.data.materials.append(holdout)
             setup_freestyle(bpy, scene, 1.5, as_render_pass=False)
-            camera = _make_camera(bpy, scene)
+            camera = make_camera(bpy, scene)
             for frame in all_frames[::10][:frames]:
                 scene.frame_set(frame)
                 depsgraph = bpy.context.evaluated_depsgraph_get()

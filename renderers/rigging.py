@@ -31,7 +31,7 @@ class LoadedCharacter:
         bone's name in this armature (``mixamorig:Hips``, ``mixamorig1:Hips``, ``Hips``...).
     face_regressor: ``5, V`` weights over the body mesh's vertices giving nose, left eye,
         right eye, left ear, right ear (COCO order) from deformed vertices; None for imported
-        characters (face points then come from head bones, see ``renderers.keypoints3d``).
+        characters (face points then come from head bones, see ``renderers.blender.keypoints3d``).
     """
 
     name: str

@@ -8,12 +8,12 @@ ray meets nothing before the joint (points on or outside the skin: nose, eyes, h
 Anything met earlier (the other arm, the torso seen from behind) occludes it.
 
 The casting itself is a callable so the rule is testable without Blender;
-:func:`scene_ray_caster` adapts ``scene.ray_cast`` on an evaluated depsgraph.
+``renderers.blender.scene.scene_ray_caster`` adapts ``scene.ray_cast`` on an evaluated depsgraph.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -56,15 +56,3 @@ def visibility_flags(
         hit = cast(origin, ray / distance, distance)
         v[i] = 2.0 if hit >= distance - radius_m else 1.0
     return v
-
-
-def scene_ray_caster(scene: Any, depsgraph: Any) -> RayCaster:
-    """A :data:`RayCaster` over every visible mesh of the evaluated ``depsgraph``."""
-
-    def cast(origin: np.ndarray, direction: np.ndarray, max_distance: float) -> float:
-        hit, location, *_ = scene.ray_cast(depsgraph, tuple(origin), tuple(direction), distance=max_distance)
-        if not hit:
-            return float("inf")
-        return float(np.linalg.norm(np.asarray(location) - origin))
-
-    return cast

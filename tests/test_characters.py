@@ -105,7 +105,7 @@ def test_garments_are_weighted_and_keep_the_face_clear(bodies):
 def _blender_facts(name: str) -> dict:
     """Build ``name`` in a fresh scene and read back plain numpy facts."""
     from renderers.blender import reset_blender
-    from renderers.characters.build import build_bundled_character
+    from renderers.blender.characters import build_bundled_character
 
     reset_blender()
     char = build_bundled_character(name)
@@ -163,7 +163,7 @@ def test_every_body_and_garment_vertex_is_weighted(built):
 @pytest.mark.blender
 def test_rest_pose_bone_axes_match_the_documented_table(built):
     x, y, z = np.eye(3)
-    table = {  # bone: (local X, local Y, local Z) in world axes, see renderers.characters.build
+    table = {  # bone: (local X, local Y, local Z) in world axes, see renderers.blender.characters
         "Hips": (x, z, -y), "Spine": (x, z, -y), "Head": (x, z, -y),
         "LeftArm": (y, x, -z), "LeftForeArm": (y, x, -z), "LeftHand": (y, x, -z),
         "RightArm": (-y, -x, -z), "RightForeArm": (-y, -x, -z), "RightHand": (-y, -x, -z),

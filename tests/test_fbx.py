@@ -1,4 +1,4 @@
-"""Mixamo FBX import (renderers.fbx): round trip through Blender's own FBX exporter, name and scale
+"""Mixamo FBX import (renderers.blender.fbx): round trip through Blender's own FBX exporter, name and scale
 conventions, and every bad-input error."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from renderers.blender import import_bpy
+from renderers.blender import import_bpy, import_mathutils
 from renderers.rigging import REQUIRED_BONES, CharacterImportError, canonical_bone_name, map_bones
 from rig2sketch.skeleton import MIXAMO_BONES
 
@@ -50,7 +50,7 @@ def _project(points: np.ndarray) -> np.ndarray:
     bpy = import_bpy()
     from renderers.blender import blender_world_to_camera_view
     world_to_camera_view = blender_world_to_camera_view()
-    from mathutils import Vector
+    Vector = import_mathutils().Vector
 
     scene = bpy.context.scene
     out = []
@@ -113,14 +113,14 @@ def _mixamo_layout(char) -> None:
 def files(tmp_path_factory):
     """Every FBX/.blend the tests read, written by Blender, with reference keypoints."""
     from renderers.blender import reset_blender
-    from renderers.motions.apply import apply_motion
-    from renderers.motions.mannequin import build_mannequin
+    from renderers.blender.keying import apply_motion
+    from renderers.blender.mannequin import build_mannequin
     from renderers.selection import MotionSpec
 
     tmp = tmp_path_factory.mktemp("fbx")
     f = {}
     bpy = reset_blender()
-    from mathutils import Matrix  # importable once bpy is
+    Matrix = import_mathutils().Matrix
 
     _add_camera()
     char = build_mannequin("ybot", scale=100.0)
@@ -230,8 +230,8 @@ def test_written_file_has_mixamo_scale_and_axes(files):
 @pytest.mark.blender
 def test_round_trip_character_and_separate_animation_within_1px(files):
     from renderers.blender import reset_blender
-    from renderers.fbx import import_character
-    from renderers.motions.apply import apply_motion
+    from renderers.blender.fbx import import_character
+    from renderers.blender.keying import apply_motion
     from renderers.selection import MotionSpec
 
     bpy = reset_blender()
@@ -265,8 +265,8 @@ def test_round_trip_character_and_separate_animation_within_1px(files):
 def test_mixamo_animation_on_a_smaller_character(files):
     """A Mixamo animation on another Mixamo rig: same rotations, hips scaled by leg length."""
     from renderers.blender import reset_blender
-    from renderers.motions.apply import apply_motion
-    from renderers.motions.mannequin import build_mannequin
+    from renderers.blender.keying import apply_motion
+    from renderers.blender.mannequin import build_mannequin
     from renderers.selection import MotionSpec
 
     bpy = reset_blender()
@@ -280,7 +280,7 @@ def test_mixamo_animation_on_a_smaller_character(files):
 @pytest.mark.blender
 def test_bone_prefixes_are_normalised(files):
     from renderers.blender import reset_blender
-    from renderers.fbx import import_character
+    from renderers.blender.fbx import import_character
 
     for key, prefix in (("prefix7", "mixamorig7:"), ("noprefix", "")):
         reset_blender()
@@ -323,7 +323,7 @@ def test_blend_character_loads_without_running_its_scripts(files):
 ])
 def test_bad_character_files_are_refused_clearly(files, key, message):
     from renderers.blender import reset_blender
-    from renderers.fbx import import_character
+    from renderers.blender.fbx import import_character
 
     bpy = reset_blender()
     with pytest.raises(CharacterImportError, match=message):
@@ -333,7 +333,7 @@ def test_bad_character_files_are_refused_clearly(files, key, message):
 
 @pytest.mark.blender
 def test_missing_file_and_wrong_suffix(tmp_path):
-    from renderers.fbx import import_character
+    from renderers.blender.fbx import import_character
 
     with pytest.raises(CharacterImportError, match=r"nowhere\.fbx does not exist"):
         import_character(tmp_path / "nowhere.fbx")
@@ -345,8 +345,8 @@ def test_missing_file_and_wrong_suffix(tmp_path):
 @pytest.mark.blender
 def test_animation_for_another_skeleton_is_refused(files):
     from renderers.blender import reset_blender
-    from renderers.motions.apply import apply_motion
-    from renderers.motions.mannequin import build_mannequin
+    from renderers.blender.keying import apply_motion
+    from renderers.blender.mannequin import build_mannequin
     from renderers.selection import MotionSpec
 
     bpy = reset_blender()

@@ -17,7 +17,9 @@ FACE = [COCO_KEYPOINTS.index(n) for n in COCO_FACE]
 
 def _turn(pose_bone, axis: str, degrees: float) -> np.ndarray:
     """Rotate a pose bone about a world axis (armature at the origin); returns the 3x3 rotation."""
-    from mathutils import Matrix
+    from renderers.blender import import_mathutils
+
+    Matrix = import_mathutils().Matrix
 
     rest = np.asarray(pose_bone.bone.matrix_local)[:3, :3]
     world = np.asarray(Matrix.Rotation(np.radians(degrees), 3, axis.upper()))
@@ -30,8 +32,8 @@ def _turn(pose_bone, axis: str, degrees: float) -> np.ndarray:
 def facts():
     """Build one character; read keypoints at rest, after a head turn and an elbow bend."""
     from renderers.blender import reset_blender
-    from renderers.characters.build import build_bundled_character
-    from renderers.keypoints3d import world_keypoints
+    from renderers.blender.characters import build_bundled_character
+    from renderers.blender.keypoints3d import world_keypoints
 
     bpy = reset_blender()
     char = build_bundled_character("ada")

@@ -8,6 +8,10 @@ Floors, bottom to top (README, Development):
   3. ``flows/`` (Prefect orchestration)
   4. the edge: ``app/`` (command line and command wiring), ``benchmarks/``, ``scripts/``
 
+Blender is one wing of ``renderers/``: only modules of ``renderers.blender`` import ``bpy``,
+``mathutils`` or ``bpy_extras``, name ``bpy`` or call ``import_bpy``; tests and benchmarks
+reach Blender only through the wing's functions (``import_bpy``, ``import_mathutils``...).
+
 A module may import its own package and anything on a lower floor; two packages on one floor
 do not import each other. Every import counts: module level, inside functions, and under
 ``TYPE_CHECKING``. Importing ``a.b.c`` counts as an edge to ``a.b.c`` only, not to the packages
@@ -143,7 +147,7 @@ def test_the_walk_sees_every_kind_of_import(graph):
     assert len(graph) > 80
     assert "renderers.job" in graph["flows.render"]  # module level
     assert "flows.run_card" in graph["flows.pipeline"]  # inside a task function
-    assert "renderers.selection" in graph["renderers.motions.apply"]  # under TYPE_CHECKING
+    assert "renderers.selection" in graph["renderers.blender.keying"]  # under TYPE_CHECKING
     assert "renderers.motions.rotations" in graph["renderers.motions.clip"]  # from pkg import module
 
 
@@ -178,4 +182,65 @@ def test_the_checks_catch_a_circle_and_a_climb(tmp_path):
         "renderers.a (floor 2) -> stylizers.x (floor 2)",
         "rig2sketch.a (floor 0) -> flows.run (floor 3)",
         "shards.a (floor 1) -> renderers.a (floor 2)",
+    ]
+
+
+BLENDER_MODULES = ("bpy", "mathutils", "bpy_extras")
+WING = "renderers.blender"
+WING_ENTRIES = {"import_bpy", "import_mathutils"}
+
+
+def blender_touches(path: Path) -> list[str]:
+    """``line: what`` for each place the file touches Blender directly: an import (or
+    ``importlib.import_module``) of bpy/mathutils/bpy_extras, the name ``bpy`` (a variable or
+    parameter holding the module), or a call of the wing's guarded importers."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module":
+            names = [str(node.args[0].value)]
+        if any(n.split(".")[0] in BLENDER_MODULES for n in names):
+            found.append(f"{node.lineno}: imports {', '.join(names)}")
+        elif isinstance(node, ast.Name) and node.id == "bpy" or isinstance(node, ast.arg) and node.arg == "bpy":
+            found.append(f"{node.lineno}: bpy")
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in WING_ENTRIES:
+            found.append(f"{node.lineno}: calls {getattr(node.func, 'id', getattr(node.func, 'attr', ''))}")
+    return found
+
+
+def test_only_the_blender_wing_touches_blender():
+    outside = {}
+    for module, path in project_modules(REPO_ROOT).items():
+        if module.split(".")[0] != "benchmarks" and module != WING and not module.startswith(WING + "."):
+            touches = blender_touches(path)
+            if touches:
+                outside[module] = touches
+    assert outside == {}
+    # The wing itself is found (so an empty walk cannot pass).
+    assert blender_touches(REPO_ROOT / "renderers" / "blender" / "__init__.py")
+    assert blender_touches(REPO_ROOT / "renderers" / "blender" / "passes.py")
+
+
+def test_tests_and_benchmarks_reach_blender_through_the_wing():
+    direct = {}
+    for folder in ("tests", "benchmarks"):
+        for path in sorted((REPO_ROOT / folder).rglob("*.py")):
+            imports = [t for t in blender_touches(path) if ": imports " in t]
+            if imports:
+                direct[str(path.relative_to(REPO_ROOT))] = imports
+    assert direct == {}
+
+
+def test_the_wing_check_catches_each_way_in(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text("import bpy\nfrom mathutils import Matrix\nimport importlib\n"
+                    "importlib.import_module('bpy_extras.object_utils')\n"
+                    "def f(bpy, scene):\n    return import_bpy()\n")
+    assert blender_touches(path) == [
+        "1: imports bpy", "2: imports mathutils", "4: imports bpy_extras.object_utils", "5: bpy", "6: calls import_bpy",
     ]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 TOY_SOURCE = '''
-from renderers.motions.apply import write_poses
+from renderers.blender.keying import write_poses
 from renderers.motions.pose import Pose
 from renderers.motions.sources.base import MotionSource
 from renderers.motions.sources.registry import MOTION_SOURCES
@@ -74,8 +74,8 @@ def test_a_toy_source_parses_and_plans_jobs(toy_source, tmp_path):
 @pytest.mark.blender
 def test_a_toy_source_animates_a_character(toy_source):
     from renderers.blender import reset_blender
-    from renderers.motions.apply import apply_motion
-    from renderers.motions.mannequin import build_mannequin
+    from renderers.blender.keying import apply_motion
+    from renderers.blender.mannequin import build_mannequin
     from renderers.selection import MotionSpec
 
     bpy = reset_blender()

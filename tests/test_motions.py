@@ -175,8 +175,8 @@ def _posed_world(char, frame: int):
 @pytest.mark.blender
 def test_clip_gives_same_angles_and_different_positions_on_two_characters():
     from renderers.blender import reset_blender
-    from renderers.motions.apply import apply_motion
-    from renderers.motions.mannequin import build_mannequin
+    from renderers.blender.keying import apply_motion
+    from renderers.blender.mannequin import build_mannequin
     from renderers.selection import MotionSpec
 
     reset_blender()
@@ -200,8 +200,8 @@ def test_clip_gives_same_angles_and_different_positions_on_two_characters():
 @pytest.mark.blender
 def test_random_poses_motion_holds_each_pose_on_its_frame():
     from renderers.blender import reset_blender
-    from renderers.motions.apply import apply_motion
-    from renderers.motions.mannequin import build_mannequin
+    from renderers.blender.keying import apply_motion
+    from renderers.blender.mannequin import build_mannequin
     from renderers.selection import MotionSpec
 
     reset_blender()
@@ -267,8 +267,8 @@ def write_bvh(path: Path, frames: list[dict], joints=BVH_JOINTS, end_sites=BVH_E
 def test_bvh_is_retargeted_onto_the_mixamo_skeleton(tmp_path):
     from renderers.blender import reset_blender
     from renderers.rigging import CharacterImportError
-    from renderers.motions.apply import apply_motion
-    from renderers.motions.mannequin import build_mannequin
+    from renderers.blender.keying import apply_motion
+    from renderers.blender.mannequin import build_mannequin
     from renderers.selection import MotionSpec
 
     bvh = tmp_path / "cmu.bvh"
@@ -324,7 +324,7 @@ def test_clip_on_two_bundled_characters_same_angles_different_positions():
     bpy = import_bpy()
 
     from renderers.blender import reset_blender
-    from renderers.motions.apply import apply_motion, rest_skeleton
+    from renderers.blender.keying import apply_motion, rest_skeleton
     from renderers.selection import CharacterSpec, MotionSpec, load_character
 
     reset_blender()

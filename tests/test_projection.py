@@ -82,7 +82,9 @@ def test_projection_matches_blender_world_to_camera_view(setup):
     bpy = reset_blender()  # bpy_extras and mathutils exist once bpy is imported
     from renderers.blender import blender_world_to_camera_view
     world_to_camera_view = blender_world_to_camera_view()
-    from mathutils import Matrix, Vector
+    from renderers.blender import import_mathutils
+
+    Matrix, Vector = import_mathutils().Matrix, import_mathutils().Vector
 
     width, height, fit, lens, sx, sy, pax, pay, ortho = setup
     scene = bpy.context.scene

@@ -10,7 +10,8 @@ import pytest
 
 from renderers.cameras import PlacedCamera, ViewSpec, frame_view
 from renderers.config import CameraConfig, FrameConfig, OutputConfig, RenderConfig
-from renderers.job import RenderJob, label_points, render, select_frames, silhouette_box
+from renderers.job import RenderJob, render
+from renderers.shots import label_points, select_frames, silhouette_box
 from renderers.parts import PARTS, part_of_bone
 from renderers.projection import intrinsics, look_at_rotation, world_to_camera
 from renderers.visibility import visibility_flags
@@ -69,8 +70,7 @@ def test_config_errors_name_the_key():
 def mannequin_scene():
     """The constructed mannequin at frame 1 (arms down), evaluated, with a ray caster."""
     from renderers.blender import reset_blender
-    from renderers.job import figure_points
-    from renderers.visibility import scene_ray_caster
+    from renderers.blender.scene import figure_points, scene_ray_caster
     from tests.render_scene import build_mannequin, mannequin_keypoints
 
     bpy = reset_blender()

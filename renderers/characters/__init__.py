@@ -2,7 +2,8 @@
 
 bpy-free: ``catalogue`` (named specs), ``makehuman`` (data loading, morph targets), ``body``
 (shaped T-posed body, joints, weights, face regressor), ``garments`` (clothes and hair shells).
-Render workers only: ``build.build_bundled_character`` and ``sheet.draw_character_sheet``.
+Render workers only (the Blender wing): ``renderers.blender.characters.build_bundled_character``;
+``sheet.draw_character_sheet`` runs its rows there.
 """
 
 from renderers.characters.catalogue import CATALOGUE, CHARACTER_NAMES, CharacterDesign, character_design

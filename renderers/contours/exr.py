@@ -2,7 +2,7 @@
 
 ``bpy.data.images.load`` + ``pixels.foreach_get`` costs ~10 ms per 512² file and always
 yields RGBA; parsing the file ourselves is a header walk and one strided view (~1 ms). Only
-what :class:`renderers.contours.base.PassRender` writes is supported: single-part scanline
+what :class:`renderers.blender.passes.PassRender` writes is supported: single-part scanline
 files, ``NONE`` compression, HALF or FLOAT channels; anything else is a clear error.
 """
 

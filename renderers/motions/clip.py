@@ -10,7 +10,7 @@ for example ``"LeftArm": (("y", 75), ("x", -20))``: lower the left arm 75 deg to
 then swing it 20 deg forward. Rotations compose down the chain (a bone's rotation in the
 armature frame is its parent's times its own), so the forearm's bend follows the upper arm.
 Worker code converts a rotation ``W`` to a bone's local pose rotation with the bone's rest
-matrix ``R``: ``local = R^-1 W R`` (see ``renderers.motions.apply``). The same clip therefore
+matrix ``R``: ``local = R^-1 W R`` (see ``renderers.blender.keying``). The same clip therefore
 gives the same joint angles on every Mixamo-skeleton character, whatever its rolls and size.
 
 Signs, left side (the right side is the mirror: keep x, negate y and z, see ``mirror``):
@@ -26,7 +26,7 @@ Signs, left side (the right side is the mirror: keep x, negate y and z, see ``mi
 (Hips rest height above the feet), so a squat lowers a child and an adult alike. Its height
 is only a hint for ``contact`` keys (the default): those, and every frame between two of them,
 are lowered or raised until the lowest bone point is on the floor (the reference body here,
-each character's own body in ``renderers.motions.apply.fit_to_character``). Airborne keys
+each character's own body in ``renderers.blender.keying.fit_to_character``). Airborne keys
 (``contact=False``, the top of a jump) keep their authored height.
 """
 
@@ -96,7 +96,7 @@ class Clip:
     @staticmethod
     def _grounded_offset(key: "Key") -> np.ndarray:
         """The key's hips offset, moved vertically so a contact key's lowest point is on the
-        reference body's floor (``renderers.motions.apply`` refits each character's own)."""
+        reference body's floor (``renderers.blender.keying`` refits each character's own)."""
         offset = np.asarray(key.hips_offset, float)
         if not key.contact:
             return offset

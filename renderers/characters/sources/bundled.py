@@ -15,6 +15,6 @@ class BundledCharacterSource(NamedSource, CharacterSource):
 
     def load(self, spec: CharacterSpec) -> LoadedCharacter:
         # Imported here: building loads the MakeHuman data, which config parsing never needs.
-        from renderers.characters.build import build_bundled_character
+        from renderers.blender.characters import build_bundled_character
 
         return build_bundled_character(spec.name)

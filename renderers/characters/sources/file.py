@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from renderers.characters.sources.base import CharacterSource
 from renderers.characters.sources.registry import CHARACTER_SOURCES
-from renderers.fbx import import_character
+from renderers.blender.fbx import import_character
 from renderers.rigging import LoadedCharacter
 from renderers.selection import CharacterSpec
 from renderers.sources import FileSource

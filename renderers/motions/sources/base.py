@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from renderers.blender import remove_objects
-from renderers.motions.apply import sample_source_poses, write_poses
+from renderers.blender.keying import sample_source_poses, write_poses
 from renderers.rigging import ImportedAnimation, LoadedCharacter
 from renderers.selection import MotionSpec
 from renderers.sources import FileSource, Source

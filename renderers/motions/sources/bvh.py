@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from renderers.motions.bvh import import_bvh
+from renderers.blender.bvh import import_bvh
 from renderers.motions.sources.base import MotionFileSource
 from renderers.motions.sources.registry import MOTION_SOURCES
 from renderers.rigging import ImportedAnimation, LoadedCharacter

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from renderers.motions import clip_names, get_clip
-from renderers.motions.apply import fit_to_character, write_poses
+from renderers.blender.keying import fit_to_character, write_poses
 from renderers.motions.sources.base import MotionSource
 from renderers.motions.sources.registry import MOTION_SOURCES
 from renderers.rigging import LoadedCharacter

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from renderers.motions.apply import fit_to_character, write_poses
+from renderers.blender.keying import fit_to_character, write_poses
 from renderers.motions.sampler import random_poses
 from renderers.motions.sources.base import MotionSource
 from renderers.motions.sources.registry import MOTION_SOURCES

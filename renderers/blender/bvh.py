@@ -1,5 +1,5 @@
 """BVH mocap (CMU-style or Mixamo-named) read with Blender's importer, for retargeting onto the
-Mixamo skeleton (bpy, worker only). Retargeting itself is ``renderers.motions.apply``: world-space
+Mixamo skeleton (bpy, worker only). Retargeting itself is ``renderers.blender.keying``: world-space
 rest alignment, so the BVH's own joint axes and units do not matter; its rest must be a T-pose
 (CMU's is).
 """

@@ -1,4 +1,5 @@
-"""Putting motions on a loaded character (bpy, worker only).
+"""Motion keying: putting motions on a loaded character (bpy, worker only; the retargeting
+maths is ``renderers.motions.retarget`` and ``renderers.motions.kinematics``).
 
 Clip and sampled rotations are written in the T-pose armature frame (``renderers.motions.clip``)
 and turned into each bone's local pose rotation with its rest matrix ``R``: ``R^-1 W R``. File
@@ -18,6 +19,7 @@ from renderers.blender import import_bpy
 from renderers.motions import rotations as rot
 from renderers.motions.kinematics import RestSkeleton, clearance, grounded, reference_skeleton
 from renderers.motions.pose import Pose
+from renderers.motions.retarget import facing_alignment, rotation_part
 from renderers.motions.sources.registry import MOTION_SOURCES
 from renderers.rigging import CharacterImportError, LoadedCharacter, is_tpose
 from rig2sketch.skeleton import MIXAMO_BONES, MIXAMO_PARENTS
@@ -26,25 +28,17 @@ if TYPE_CHECKING:
     from renderers.selection import MotionSpec
 
 
-def _rotation(m: Any) -> np.ndarray:
-    """Orthonormal ``3, 3`` rotation part of a (possibly uniformly scaled) 4x4 or 3x3 matrix."""
-    a = np.array(m, dtype=float)[:3, :3]
-    u, _, vt = np.linalg.svd(a)
-    r = u @ vt
-    return r if np.linalg.det(r) > 0 else u @ np.diag([1, 1, -1]) @ vt
-
-
 def _object_frame(char: LoadedCharacter) -> tuple[np.ndarray, float]:
     """The armature object's world rotation ``3, 3`` and uniform scale."""
     world = np.array(char.armature.matrix_world, dtype=float)[:3, :3]
-    return _rotation(world), float(np.cbrt(abs(np.linalg.det(world))))
+    return rotation_part(world), float(np.cbrt(abs(np.linalg.det(world))))
 
 
 def rest_rotations(char: LoadedCharacter) -> dict[str, np.ndarray]:
     """Canonical bone -> ``3, 3`` rest rotation of the bone in the world frame."""
     bones = char.armature.data.bones
     a, _ = _object_frame(char)
-    return {b: a @ _rotation(bones[n].matrix_local) for b, n in char.bone_names.items() if b in MIXAMO_PARENTS and n in bones}
+    return {b: a @ rotation_part(bones[n].matrix_local) for b, n in char.bone_names.items() if b in MIXAMO_PARENTS and n in bones}
 
 
 def rest_skeleton(char: LoadedCharacter) -> RestSkeleton:
@@ -147,12 +141,6 @@ def write_poses(char: LoadedCharacter, poses: Sequence[Pose], name: str, interpo
     return [int(f) for f in frames]
 
 
-def _facing_alignment(left_to_right: np.ndarray) -> np.ndarray:
-    """Rotation about Z turning a skeleton whose right->left hip vector is given to face -Y."""
-    angle = np.arctan2(left_to_right[1], left_to_right[0])
-    return rot.to_matrix(rot.axis_angle(np.array([0.0, 0.0, 1.0]), -angle))
-
-
 def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int], char: LoadedCharacter,
                         mixamo_axes: bool = True) -> list[Pose]:
     """Read an animated armature ``source`` (bones ``names``: canonical -> actual) at ``frames``
@@ -169,17 +157,17 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
     bpy = import_bpy()
     scene = bpy.context.scene
     world = np.array(source.matrix_world)
-    w3 = _rotation(world)
+    w3 = rotation_part(world)
     bones = source.data.bones
 
     def world_point(p: Any) -> np.ndarray:
         return (world @ np.append(np.array(p, float), 1.0))[:3]
 
     rest_heads = {b: world_point(bones[n].head_local) for b, n in names.items()}
-    align = _facing_alignment(rest_heads["LeftUpLeg"] - rest_heads["RightUpLeg"])
+    align = facing_alignment(rest_heads["LeftUpLeg"] - rest_heads["RightUpLeg"])
     target_rest = rest_rotations(char)
     if is_tpose({b: align @ p for b, p in rest_heads.items()}):
-        reference = {b: align @ w3 @ _rotation(bones[n].matrix_local) for b, n in names.items() if b in MIXAMO_PARENTS}
+        reference = {b: align @ w3 @ rotation_part(bones[n].matrix_local) for b, n in names.items() if b in MIXAMO_PARENTS}
     elif not mixamo_axes:
         raise CharacterImportError(
             f"the motion's skeleton {source.name!r} is not in a T-pose at rest (its upper arms must point "
@@ -215,7 +203,7 @@ def sample_source_poses(source: Any, names: dict[str, str], frames: Sequence[int
             if bone not in reference:
                 g[bone] = parent_g
                 continue
-            posed = align @ w3 @ _rotation(source.pose.bones[names[bone]].matrix)
+            posed = align @ w3 @ rotation_part(source.pose.bones[names[bone]].matrix)
             g[bone] = posed @ reference[bone].T
             rotations[bone] = rot.from_matrix(parent_g.T @ g[bone])
         poses.append(Pose(rotations, (hips * scale - target_hips) / height))

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from renderers.blender import import_bpy, remove_objects
+from renderers.blender import import_bpy, import_mathutils, remove_objects
 from renderers.rigging import (
     REQUIRED_BONES,
     TPOSE_TOLERANCE_DEG,
@@ -58,7 +58,7 @@ def _import_fbx(path: Path) -> list[Any]:
     before = set(bpy.data.objects)
     try:
         # automatic_bone_orientation=False keeps the file's own joint axes (Mixamo's), which
-        # animation-only files rely on (see renderers.motions.apply.sample_source_poses)
+        # animation-only files rely on (see renderers.blender.keying.sample_source_poses)
         result = bpy.ops.import_scene.fbx(filepath=str(path), use_anim=True, ignore_leaf_bones=False,
                                           automatic_bone_orientation=False)
     except Exception as err:  # the importer raises RuntimeError/struct/zlib errors on damaged files
@@ -144,7 +144,7 @@ def _skinned_meshes(armature: Any, objects: list[Any]) -> list[Any]:
 def _apply_transforms(armature: Any, meshes: list[Any], turn_z: float) -> None:
     """Bake object transforms (Mixamo: rot X 90, scale 0.01) into the data: armature frame = world."""
     bpy = import_bpy()
-    from mathutils import Matrix
+    Matrix = import_mathutils().Matrix
 
     if turn_z:
         armature.matrix_world = Matrix.Rotation(turn_z, 4, "Z") @ armature.matrix_world

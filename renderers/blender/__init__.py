@@ -1,7 +1,15 @@
-"""The one place rig2sketch imports ``bpy``.
+"""The Blender wing: the only code that touches ``bpy``, ``mathutils`` and ``bpy_extras``, and
+this module the one place that imports them.
 
 Only render worker processes call :func:`import_bpy`; nothing imports ``bpy`` at module
 import time, so the rest of ``renderers/`` (specs, cameras, projection) loads without it.
+The wing: ``render`` (a job's render loop), ``scene`` (lights, camera, framing points, ray
+casting), ``passes`` (the Cycles pass render), ``freestyle``, ``parts`` (the part AOV),
+``keypoints3d`` (world keypoints of a posed rig), ``characters`` (bundled characters),
+``mannequin`` (the test rig), ``fbx`` (FBX and .blend import), ``bvh``, ``keying`` (motions
+keyed onto a character) and ``sheet`` (a contact-sheet row). The maths they use (projection,
+visibility, retargeting, kinematics, EXR parsing) stays outside and is tested without Blender;
+``renderers.rigging`` is the vocabulary both sides share.
 """
 
 from __future__ import annotations
@@ -24,6 +32,12 @@ def import_bpy() -> ModuleType:
             f"rig2sketch renders with Blender as a Python module, but 'import bpy' failed ({err}). "
             "Install it with 'make setup' (pins bpy==5.0.1 for Python 3.11, which needs numpy<2)."
         ) from err
+
+
+def import_mathutils() -> ModuleType:
+    """Return Blender's ``mathutils`` module (it comes with ``bpy``)."""
+    import_bpy()
+    return importlib.import_module("mathutils")
 
 
 def reset_blender() -> ModuleType:

@@ -1,0 +1,96 @@
+"""Scene pieces of a render job (bpy, worker only): lights, skin material, the camera and its
+placement, the deformed figure's points for framing, and ray casting for visibility."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from renderers.blender import import_mathutils
+from renderers.cameras import PlacedCamera
+from renderers.projection import blender_matrix_world
+from renderers.visibility import RayCaster
+
+MAX_FRAMING_POINTS = 4000
+
+
+def setup_world(bpy: Any, scene: Any, shaded: bool) -> None:
+    """Lights for shaded renders (a key sun and a grey sky); nothing else is lit otherwise."""
+    world = bpy.data.worlds.new("rig2sketch_world")
+    world.color = (0.35, 0.35, 0.35)
+    scene.world = world
+    # Cheap passes: no bounces needed for depth/normal/index; shading gets a few.
+    scene.cycles.max_bounces = 4 if shaded else 0
+    if shaded:
+        world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.45, 0.45, 0.45, 1.0)
+        sun = bpy.data.lights.new("rig2sketch_key", "SUN")
+        sun.energy = 3.0
+        key = bpy.data.objects.new("rig2sketch_key", sun)
+        key.rotation_euler = (np.deg2rad(50.0), 0.0, np.deg2rad(-30.0))
+        scene.collection.objects.link(key)
+
+
+def skin_material(bpy: Any) -> Any:
+    material = bpy.data.materials.new("rig2sketch_skin")
+    material.diffuse_color = (0.8, 0.62, 0.52, 1.0)
+    tree = material.node_tree
+    bsdf = tree.nodes.get("Principled BSDF")
+    bsdf.inputs["Base Color"].default_value = (0.8, 0.62, 0.52, 1.0)
+    bsdf.inputs["Roughness"].default_value = 0.6
+    return material
+
+
+def make_camera(bpy: Any, scene: Any) -> Any:
+    data = bpy.data.cameras.new("rig2sketch_camera")
+    data.sensor_fit = "AUTO"
+    data.clip_start = 0.01
+    data.clip_end = 1000.0
+    camera = bpy.data.objects.new("rig2sketch_camera", data)
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    return camera
+
+
+def apply_camera(camera: Any, placed: PlacedCamera) -> None:
+    """Copy a :class:`PlacedCamera` into the Blender camera object (AUTO sensor fit, no shift)."""
+    Matrix = import_mathutils().Matrix
+
+    data = camera.data
+    data.sensor_width = placed.sensor_mm
+    data.shift_x = data.shift_y = 0.0
+    if placed.orthographic:
+        data.type = "ORTHO"
+        data.ortho_scale = placed.ortho_scale
+    else:
+        data.type = "PERSP"
+        data.lens = placed.focal_mm
+    camera.matrix_world = Matrix(blender_matrix_world(placed.world_to_cam).tolist())
+
+
+def figure_points(character: Any, depsgraph: Any) -> np.ndarray:
+    """``N, 3`` world positions of the deformed meshes' vertices (subsampled for framing)."""
+    chunks = []
+    for obj in character.meshes:
+        evaluated = obj.evaluated_get(depsgraph)
+        mesh = evaluated.to_mesh()
+        co = np.empty(len(mesh.vertices) * 3, dtype=np.float64)
+        mesh.vertices.foreach_get("co", co)
+        evaluated.to_mesh_clear()
+        matrix = np.array(evaluated.matrix_world)
+        chunks.append(co.reshape(-1, 3) @ matrix[:3, :3].T + matrix[:3, 3])
+    points = np.concatenate(chunks)
+    step = max(1, len(points) // MAX_FRAMING_POINTS)
+    return points[::step]
+
+
+def scene_ray_caster(scene: Any, depsgraph: Any) -> RayCaster:
+    """A :data:`RayCaster` over every visible mesh of the evaluated ``depsgraph``."""
+
+    def cast(origin: np.ndarray, direction: np.ndarray, max_distance: float) -> float:
+        hit, location, *_ = scene.ray_cast(depsgraph, tuple(origin), tuple(direction), distance=max_distance)
+        if not hit:
+            return float("inf")
+        return float(np.linalg.norm(np.asarray(location) - origin))
+
+    return cast
