@@ -1,13 +1,16 @@
 """Command schemas that wrap a stage config with the run-level keys every command shares.
 
-``rig2sketch render renderer=seed renderer.width=512 out=runs/x seed=3``: ``out`` and ``seed``
-are top-level for every command; the stage's own config sits under its group name.
+``rig2sketch render renderer=seed renderer.width=512 runner=dask out=runs/x seed=3``: ``out`` and
+``seed`` are top-level for every command (``runner`` for those that render); the stage's own config sits under its group name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from flows.runners.registry import runner_config
 
 from renderers.config import RenderConfig
 from stylizers.config import AdaINConfig, TrainStylizerConfig
@@ -18,15 +21,17 @@ class RenderCommand:
     out: str = "runs/render"
     seed: int = 0
     renderer: RenderConfig = field(default_factory=RenderConfig)
+    runner: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})  # configs/runner/<kind>.yaml
 
     def __post_init__(self) -> None:
         self.renderer.in_run(self.out, self.seed)  # refuses renderer.out_dir / renderer.seed
+        runner_config(self.runner)  # an unknown kind or setting fails before any work
 
 
 def render_command(cmd: RenderCommand) -> Path:
     from flows.render import render_flow
 
-    return render_flow(cmd.renderer.in_run(cmd.out, cmd.seed))
+    return render_flow(cmd.renderer.in_run(cmd.out, cmd.seed), runner_config(cmd.runner))
 
 
 @dataclass

@@ -12,7 +12,7 @@ Every measurement runs in a fresh worker process (``--worker``), as real jobs do
   (write_still=True)`` call per camera writing a PNG that is read back, labels projected with
   ``world_to_camera_view``;
 - memory: the fast method's worker RSS after 50 and after 500 rendered images;
-- Dask: the render flow with ``runner.kind=dask`` on 1 worker vs 2 workers (1 thread per job), the same
+- Dask: the render flow with ``runner=dask`` on 1 worker vs 2 workers (1 thread per job), the same
   character and cameras at the same size as the method table, one job per motion (4 jobs of 32 images).
 """
 
@@ -160,15 +160,14 @@ def run_worker(*args: str, timeout: int = 1500) -> dict:
 
 def dask_scaling(size: int, frames: int) -> dict:
     from flows.render import render_flow
-    from renderers.config import RunnerConfig
+    from flows.runners.dask import DaskRunner
 
     result = {}
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as out:
-            cfg = replace(_config("depth_normal", size, frames, threads=1), out_dir=out, motions=MOTIONS,
-                          runner=RunnerConfig(kind="dask", workers=workers))
+            cfg = replace(_config("depth_normal", size, frames, threads=1), out_dir=out, motions=MOTIONS)
             started = time.perf_counter()
-            render_flow(cfg)
+            render_flow(cfg, DaskRunner(workers=workers))
             seconds = time.perf_counter() - started
             manifest = json.loads((Path(out) / "_manifest.json").read_text())
         # images_per_s: from the first job submitted to the last one done (the manifest's clock),

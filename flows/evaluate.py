@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from evaluation import experiments
+from flows.runners.registry import runner_config
 from evaluation.config import ExperimentConfig, HoldoutConfig, TrainConfig, VariantConfig
 from renderers.config import RenderConfig
 from stylizers.step import StylizeStep
@@ -30,18 +32,20 @@ class EvaluateCommand:
     experiment: ExperimentConfig = field(default_factory=lambda: ExperimentConfig(
         variants=[VariantConfig(name="plain contours", datasets=["raw"])]))
     renderer: RenderConfig = field(default_factory=RenderConfig)
+    runner: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})  # configs/runner/<kind>.yaml
     stylize: list[StylizeStep] = field(default_factory=list)
     seed: int = 0
 
     def __post_init__(self) -> None:
         self.renderer.in_run(self.experiment.out_dir, self.seed)  # refuses renderer.out_dir / renderer.seed
+        runner_config(self.runner)  # an unknown kind or setting fails before any work
 
 
 @task(name="make-raw", cache_policy=NO_CACHE)
-def make_raw(renderer: RenderConfig, out: str, seed: int) -> str:
+def make_raw(renderer: RenderConfig, runner: dict[str, Any], out: str, seed: int) -> str:
     from flows.render import render_flow
 
-    return str(render_flow(renderer.in_run(out, seed)))
+    return str(render_flow(renderer.in_run(out, seed), runner_config(runner)))
 
 
 @task(name="make-stylized", cache_policy=NO_CACHE)
@@ -91,7 +95,7 @@ def ensure_datasets(cmd: EvaluateCommand) -> ExperimentConfig:
             raise ValueError(f"dataset {name!r} is neither a directory of shards, nor 'raw', nor a stylize step "
                              f"({', '.join(steps) or 'none configured'}); add it to experiment.datasets or stylize")
     if any(n == "raw" or n in steps for n in needed) and not _has_shards(datasets.get("raw", "")):
-        datasets["raw"] = make_raw(cmd.renderer, str(data / "raw"), cmd.seed)
+        datasets["raw"] = make_raw(cmd.renderer, cmd.runner, str(data / "raw"), cmd.seed)
     for name in sorted(needed & set(steps)):
         if not _has_shards(datasets.get(name, "")):
             datasets[name] = make_stylized(steps[name], datasets["raw"], str(data / name), cmd.seed)

@@ -16,12 +16,14 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.concurrency.sync import concurrency
 from prefect.tasks import exponential_backoff
 
+from flows.runners.registry import runner_config
 from renderers.config import RenderConfig
 from rig2sketch.atomic import write_json_atomic
 from rig2sketch.seeding import stable_hash
@@ -46,6 +48,7 @@ class PipelineConfig:
     name: str = "demo"
     seed: int = 0
     renderer: RenderConfig = field(default_factory=RenderConfig)
+    runner: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})  # configs/runner/<kind>.yaml
     stylize: list[StylizeStep] = field(default_factory=lambda: [StylizeStep()])
     export: list[str] = field(default_factory=lambda: ["coco"])
     evaluate: bool = False
@@ -63,6 +66,7 @@ class PipelineConfig:
         if self.heavy_concurrency < 1:
             raise ValueError(f"heavy_concurrency={self.heavy_concurrency}: must be >= 1")
         self.renderer.in_run(self.out, self.seed)  # refuses renderer.out_dir / renderer.seed
+        runner_config(self.runner)  # an unknown kind or setting fails before any work
         if self.evaluate_train.seed != 0:
             raise ValueError(f"evaluate_train.seed={self.evaluate_train.seed} is set, but the run's evaluation takes the "
                              f"top-level 'seed': write seed={self.evaluate_train.seed} instead")
@@ -154,7 +158,7 @@ def pipeline_flow(cfg: PipelineConfig) -> Path:
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(HEAVY_LIMIT, cfg.heavy_concurrency)
 
-    raw = render_flow(cfg.renderer.in_run(str(run / "raw"), cfg.seed))
+    raw = render_flow(cfg.renderer.in_run(str(run / "raw"), cfg.seed), runner_config(cfg.runner))
     datasets: dict[str, str] = {"raw": str(raw)}
     validate_task(str(raw))
 

@@ -9,10 +9,9 @@
 Each job runs as its own ``python -m renderers.job`` process (``renderers.process``; bpy never
 enters the flow's process or Prefect's threads), killed after ``runner.timeout_s`` and retried
 ``runner.retries`` times. A job whose shard already exists, validates and carries the same
-config hash and seed is skipped, so a killed run re-run renders only what is missing. Tasks run
-on Prefect's thread pool (``runner.kind=local``: each thread just waits on its process) or on
-Dask via prefect-dask (``runner.kind=dask``: a LocalCluster of ``runner.workers`` processes, or
-``runner.address``). Job planning is ``renderers.plan``.
+config hash and seed is skipped, so a killed run re-run renders only what is missing. Where the
+tasks run is the run's ``runner`` (``flows.runners``: ``local`` threads, ``dask``, ...). Job
+planning is ``renderers.plan``.
 """
 
 from __future__ import annotations
@@ -21,14 +20,14 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.runners.registry import RunnerConfig, runner_config
 from renderers.config import RenderConfig
 from renderers.job import RenderJob
 from renderers.plan import config_hash, plan_jobs
@@ -45,15 +44,15 @@ def render_job(job: RenderJob, shard: str, timeout_s: float, retries: int) -> di
 
 
 @flow(name="render")
-def render_jobs_flow(cfg: RenderConfig) -> str:
+def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int) -> str:
     logger = get_run_logger()
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = plan_jobs(cfg)
     logger.info("render: %d jobs (%s) into %s", len(jobs), cfg.contour, out)
     progress = StageProgress("render", total_jobs=len(jobs))
-    futures = [render_job.submit(job, str(out / f"{job.job_id}.parquet"), cfg.runner.timeout_s,
-                                 cfg.runner.retries) for job in jobs]
+    futures = [render_job.submit(job, str(out / f"{job.job_id}.parquet"), timeout_s, retries)
+               for job in jobs]
     entries, failures = [], []
     manifest = {"config_hash": config_hash(cfg), "seed": cfg.seed, "contour": cfg.contour,
                 "renderer": asdict(cfg), "jobs": entries}
@@ -85,32 +84,19 @@ def render_jobs_flow(cfg: RenderConfig) -> str:
     return str(out)
 
 
-def task_runner(cfg: RenderConfig, worker_env: dict[str, str] | None = None):
-    """Prefect task runner for ``cfg.runner``; ``worker_env`` reaches LocalCluster workers."""
-    if cfg.runner.kind == "local":
-        return ThreadPoolTaskRunner(max_workers=cfg.runner.workers)
-    from prefect_dask import DaskTaskRunner
-
-    if cfg.runner.address:
-        return DaskTaskRunner(address=cfg.runner.address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": cfg.runner.workers, "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None,
-                                          "env": dict(worker_env or {})})
-
-
 @contextmanager
-def shared_prefect_api(cfg: RenderConfig) -> Iterator[dict[str, str]]:
-    """Env for Dask workers so their task runs report to this flow's Prefect API.
+def shared_prefect_api(runner: RunnerConfig) -> Iterator[dict[str, str]]:
+    """Env for a runner's worker processes so their task runs report to this flow's Prefect API.
 
     Without a configured ``PREFECT_API_URL`` Prefect runs an ephemeral server inside the flow's
-    process, and each Dask worker process would start its own (slow, and they time out on a
-    loaded machine). So for a Dask LocalCluster we start the ephemeral server up front and point
-    both the flow and the workers at it. Workers of an existing cluster (``runner.address``)
-    need ``PREFECT_API_URL`` set where they run."""
+    process, and each worker process (a Dask LocalCluster's) would start its own (slow, and they
+    time out on a loaded machine). So for a runner that starts worker processes we start the
+    ephemeral server up front and point both the flow and the workers at it. Workers of an
+    existing cluster (``runner.address``) need ``PREFECT_API_URL`` set where they run."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     configured = PREFECT_API_URL.value()
-    if cfg.runner.kind != "dask" or configured:
+    if not runner.starts_worker_processes or configured:
         yield {"PREFECT_API_URL": configured} if configured else {}
         return
     from prefect.server.api.server import SubprocessASGIServer
@@ -130,17 +116,14 @@ def shared_prefect_api(cfg: RenderConfig) -> Iterator[dict[str, str]]:
         server.stop()
 
 
-def render_flow(cfg: RenderConfig) -> Path:
-    """Render ``cfg`` into ``cfg.out_dir`` (shards + manifest + summary + contact sheet);
-    returns the dataset directory. Entry point of ``rig2sketch render``."""
-    with shared_prefect_api(cfg) as worker_env:
-        runner = task_runner(cfg, worker_env)
-        return Path(render_jobs_flow.with_options(task_runner=runner)(cfg))
+def render_flow(cfg: RenderConfig, runner: RunnerConfig | Mapping[str, Any] | None = None) -> Path:
+    """Render ``cfg`` into ``cfg.out_dir`` (shards + manifest + summary + contact sheet) on
+    ``runner`` (a runner config or its ``{"kind": ...}`` mapping; None = ``local``); returns the
+    dataset directory. Entry point of ``rig2sketch render``."""
+    runner = runner_config(runner)
+    with shared_prefect_api(runner) as worker_env:
+        task_runner = runner.task_runner(worker_env)
+        return Path(render_jobs_flow.with_options(task_runner=task_runner)(cfg, runner.timeout_s, runner.retries))
 
 
-def render_command(cfg: RenderConfig) -> Path:
-    """CLI entry: same as :func:`render_flow`."""
-    return render_flow(cfg)
-
-
-__all__ = ["render_flow", "render_command"]
+__all__ = ["render_flow"]

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, fields, replace
 
 PROJECTIONS = ("perspective", "orthographic")
 CAMERA_MODES = ("ring", "sampled")
-RUNNERS = ("local", "dask")
 # RenderConfig keys a command fills from its own top-level keys (never set in renderer config).
 RUN_KEYS = {"out_dir": "out", "seed": "seed"}
 
@@ -106,28 +105,6 @@ class OutputConfig:
 
 
 @dataclass
-class RunnerConfig:
-    """How jobs run: ``local`` worker processes (``workers`` at a time), or a Dask cluster via
-    prefect-dask (a LocalCluster with ``workers`` processes, or the scheduler at ``address``).
-    Each job runs in its own fresh Python process, killed after ``timeout_s`` and retried
-    ``retries`` times."""
-
-    kind: str = "local"
-    workers: int = 2
-    address: str = ""
-    timeout_s: float = 1800.0
-    retries: int = 1
-
-    def __post_init__(self) -> None:
-        _check_renderer(self.kind in RUNNERS, "renderer.runner.kind", " or ".join(RUNNERS), self.kind)
-        _check_renderer(1 <= self.workers <= 512, "renderer.runner.workers", "an integer in 1..512", self.workers)
-        _check_renderer(self.timeout_s > 0, "renderer.runner.timeout_s", "a number of seconds > 0", self.timeout_s)
-        _check_renderer(0 <= self.retries <= 10, "renderer.runner.retries", "an integer in 0..10", self.retries)
-        _check_renderer(self.kind == "dask" or not self.address, "renderer.runner.address",
-               "an address only with runner.kind=dask", self.address)
-
-
-@dataclass
 class RenderConfig:
     """One render run: characters x motions -> one shard per (character, motion) job.
 
@@ -138,6 +115,7 @@ class RenderConfig:
     ``visibility_radius_m``: a joint counts as visible when the first surface the camera ray
     meets lies within this distance in front of the joint (the joint sits inside its limb).
     ``threads``: CPU threads per render process (Cycles and torch); 0 = all cores.
+    Where and how the jobs run is the run's ``runner`` (``flows.runners``), not render config.
     ``scene_loader``: ``module:function`` building a job's character and motion in the worker
     (see ``renderers.job.SceneLoader``); the default loads ``characters`` x ``motions``.
     ``out_dir``, ``seed``: where the shards go and the run seed. A command fills both from its
@@ -162,7 +140,6 @@ class RenderConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
     frames: FrameConfig = field(default_factory=FrameConfig)
     outputs: OutputConfig = field(default_factory=OutputConfig)
-    runner: RunnerConfig = field(default_factory=RunnerConfig)
 
     def __post_init__(self) -> None:
         if isinstance(self.camera, dict):
@@ -171,8 +148,6 @@ class RenderConfig:
             self.frames = FrameConfig(**self.frames)
         if isinstance(self.outputs, dict):
             self.outputs = OutputConfig(**self.outputs)
-        if isinstance(self.runner, dict):
-            self.runner = RunnerConfig(**self.runner)
         self.characters = list(self.characters)
         self.motions = list(self.motions)
         _check_renderer(16 <= self.width <= 8192, "renderer.width", "16..8192 pixels", self.width)

@@ -15,7 +15,7 @@ from rig2sketch.seeding import derive_seed, stable_hash
 def config_hash(cfg: RenderConfig) -> str:
     """Hash of everything that shapes the images and labels (not where or how jobs run)."""
     shaping = asdict(cfg)
-    for key in ("out_dir", "runner", "characters", "motions"):
+    for key in ("out_dir", "characters", "motions"):
         shaping.pop(key)
     return stable_hash(shaping)
 

@@ -135,6 +135,19 @@ def test_misspelled_nested_key_suggests_the_right_one():
         compose("pipeline", ["renderer.widht=3"])
 
 
+def test_runner_is_chosen_and_checked_at_the_top_level():
+    from flows.runners.dask import DaskRunner
+    from flows.runners.registry import runner_config
+
+    cmd = compose("render", ["runner=dask", "runner.workers=4", "out=x"])
+    runner = runner_config(cmd.runner)
+    assert isinstance(runner, DaskRunner) and runner.workers == 4 and runner.timeout_s == 1800.0
+    with pytest.raises(ConfigError, match="runner.address is not a setting of runner 'local'"):
+        compose("render", ["+runner.address=tcp://h:8786"])
+    with pytest.raises(ConfigError, match="runner.workers=0 is not allowed"):
+        compose("pipeline", ["runner.workers=0"])
+
+
 def test_out_of_range_value_fails_naming_key_and_range():
     with pytest.raises(ConfigError, match="renderer.width=3 is not allowed; use 16..8192"):
         compose("pipeline", ["renderer.width=3"])
@@ -144,4 +157,5 @@ def test_subcommand_help_lists_config_presets(capsys):
     with pytest.raises(SystemExit) as done:
         main(["render", "--help"])
     out = capsys.readouterr().out
-    assert done.value.code == 0 and "renderer=<dask|default|demo|sampled|seed>" in out and "motion=<" in out
+    assert done.value.code == 0 and "renderer=<default|demo|sampled|seed>" in out and "motion=<" in out
+    assert "runner=<dask|local>  (default: local)" in out

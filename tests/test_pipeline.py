@@ -29,9 +29,9 @@ TINY = [
 ]
 
 
-def tiny_render(out: Path, **runner):
+def tiny_render(out: Path):
     cfg = compose("pipeline", [*TINY, f"out={out}"]).renderer
-    return replace(cfg, out_dir=str(out), runner=replace(cfg.runner, **runner))
+    return replace(cfg, out_dir=str(out))
 
 
 def images_by_id(dataset: Path) -> dict[str, bytes]:
@@ -60,8 +60,8 @@ def test_pipeline_leaves_a_valid_documented_run(tmp_path, prefect_harness):
 def test_two_dask_workers_make_the_same_samples_as_local(tmp_path, prefect_harness):
     from flows.render import render_flow
 
-    local = render_flow(replace(tiny_render(tmp_path / "local"), characters=["ada", "ben"]))
-    dask = render_flow(replace(tiny_render(tmp_path / "dask", kind="dask", workers=2), characters=["ada", "ben"]))
+    local = render_flow(replace(tiny_render(tmp_path / "local"), characters=["ada", "ben"]), {"kind": "local"})
+    dask = render_flow(replace(tiny_render(tmp_path / "dask"), characters=["ada", "ben"]), {"kind": "dask", "workers": 2})
     assert images_by_id(local) == images_by_id(dask)
     assert len(images_by_id(local)) == 8
 
@@ -73,12 +73,10 @@ def test_killing_a_dask_worker_mid_run_still_completes_the_dataset(tmp_path, pre
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
-            cfg = replace(
-                tiny_render(tmp_path / "ds", kind="dask", address=cluster.scheduler_address),
-                characters=["ada", "ben", "chloe"],
-            )
+            cfg = replace(tiny_render(tmp_path / "ds"), characters=["ada", "ben", "chloe"])
+            runner = {"kind": "dask", "address": cluster.scheduler_address}
             result: dict = {}
-            thread = threading.Thread(target=lambda: result.setdefault("out", render_flow(cfg)))
+            thread = threading.Thread(target=lambda: result.setdefault("out", render_flow(cfg, runner)))
             thread.start()
             # Wait until a worker is busy with a render job, then kill that worker process.
             deadline = time.monotonic() + 300

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from flows.render import task_runner
+from flows.runners.dask import DaskRunner
+from flows.runners.local import LocalRunner
+from flows.runners.registry import RUNNERS, runner_config
 from renderers.plan import config_hash, plan_jobs
-from renderers.config import CameraConfig, FrameConfig, RenderConfig, RunnerConfig
+from renderers.config import CameraConfig, FrameConfig, RenderConfig
 from rig2sketch.paths import REPO_ROOT
 
 LOADER = "tests.render_scene:mannequin_scene"
@@ -25,7 +27,7 @@ LOADER = "tests.render_scene:mannequin_scene"
 def _cfg(out: Path, characters=("a", "b", "c"), **kw) -> RenderConfig:
     return RenderConfig(out_dir=str(out), characters=list(characters), width=64, height=64,
                         scene_loader=LOADER, frames=FrameConfig(step=10, max_frames=1),
-                        camera=CameraConfig(count=2), **{"runner": RunnerConfig(workers=1), **kw})
+                        camera=CameraConfig(count=2), **kw)
 
 
 def test_plan_jobs_seeds_and_hash(tmp_path):
@@ -35,32 +37,98 @@ def test_plan_jobs_seeds_and_hash(tmp_path):
     assert [j.seed for j in jobs] == [j.seed for j in plan_jobs(_cfg(tmp_path / "elsewhere"))]
     other_seed = plan_jobs(replace(_cfg(tmp_path), seed=1))
     assert all(a.seed != b.seed for a, b in zip(jobs, other_seed))
-    # Where and how jobs run does not change the images; what is rendered does.
+    # Where jobs go does not change the images; what is rendered does.
     base = _cfg(tmp_path)
-    assert config_hash(base) == config_hash(replace(base, out_dir="x", runner=RunnerConfig(workers=3)))
+    assert config_hash(base) == config_hash(replace(base, out_dir="x"))
     assert config_hash(base) != config_hash(replace(base, width=128))
 
 
-def test_task_runner_follows_config(tmp_path):
+def test_task_runner_follows_config():
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
-    assert isinstance(task_runner(_cfg(tmp_path)), ThreadPoolTaskRunner)
-    dask = task_runner(_cfg(tmp_path, runner=RunnerConfig(kind="dask", address="tcp://127.0.0.1:8786")))
-    assert isinstance(dask, DaskTaskRunner)
-    with pytest.raises(ValueError, match="runner.address"):
-        RunnerConfig(kind="local", address="tcp://127.0.0.1:8786")
+    local = runner_config(None)
+    assert isinstance(local, LocalRunner) and isinstance(local.task_runner({}), ThreadPoolTaskRunner)
+    assert local.task_runner({})._max_workers == 2 and not local.starts_worker_processes
+    dask = runner_config({"kind": "dask", "address": "tcp://127.0.0.1:8786", "retries": 3})
+    assert isinstance(dask, DaskRunner) and dask.retries == 3 and not dask.starts_worker_processes
+    assert isinstance(dask.task_runner({}), DaskTaskRunner)
+    assert DaskRunner(workers=4).starts_worker_processes  # a LocalCluster: workers share our Prefect API
+    with pytest.raises(ValueError, match=r"runner.address is not a setting of runner 'local'; allowed: timeout_s, retries, workers"):
+        runner_config({"kind": "local", "address": "tcp://127.0.0.1:8786"})
+    with pytest.raises(ValueError, match=r"runner.kind='slurm' is not allowed; expected one of dask, local"):
+        runner_config({"kind": "slurm"})
+    with pytest.raises(ValueError, match=r"runner.workers=0 is not allowed"):
+        runner_config({"kind": "dask", "workers": 0})
+
+
+TOY_RUNNER = '''
+"""A runner in one module: Prefect's thread pool that logs every task it is handed."""
+from dataclasses import dataclass
+
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.runners.registry import RUNNERS, RunnerConfig
+
+SUBMITTED = []
+
+
+class LoggingThreadPool(ThreadPoolTaskRunner):
+    def submit(self, task, parameters, *args, **kwargs):
+        SUBMITTED.append((task.name, parameters["job"].job_id))
+        return super().submit(task, parameters, *args, **kwargs)
+
+
+@RUNNERS.register("toy_logging")
+@dataclass
+class ToyRunner(RunnerConfig):
+    kind = "toy_logging"
+    threads: int = 1
+
+    def task_runner(self, worker_env):
+        return LoggingThreadPool(max_workers=self.threads)
+'''
+
+
+def import_file(path: Path, source: str):
+    """Write ``source`` to ``path`` and import it as a module (``sys.path`` untouched)."""
+    import importlib.util
+
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.blender
+def test_a_runner_in_one_new_module_runs_the_render_flow(tmp_path, monkeypatch, prefect_harness):
+    """Adding a runner is one module that registers its config (plus configs/runner/<kind>.yaml):
+    the flow picks it by kind and every render job goes through its task runner."""
+    from flows.render import render_flow
+    from shards import iter_samples, validate_dataset
+
+    with pytest.raises(ValueError, match="toy_logging"):
+        runner_config({"kind": "toy_logging"})
+    monkeypatch.setattr(RUNNERS, "_items", dict(RUNNERS._items))  # forget the toy afterwards
+    toy = import_file(tmp_path / "toy_runner.py", TOY_RUNNER)
+    assert RUNNERS.names() == ["dask", "local", "toy_logging"]
+    with pytest.raises(ValueError, match="runner.workers is not a setting of runner 'toy_logging'"):
+        runner_config({"kind": "toy_logging", "workers": 2})
+    dataset = render_flow(_cfg(tmp_path / "raw", characters=("a", "b")), {"kind": "toy_logging", "threads": 2, "retries": 0})
+    assert sorted(toy.SUBMITTED) == [("render-job", "a__default"), ("render-job", "b__default")]
+    assert validate_dataset(dataset) == []
+    assert len([s["sample_id"] for s in iter_samples(dataset, decode_images=False)]) == 2 * 1 * 2
 
 
 SCRIPT = textwrap.dedent("""
     import sys
     from flows.render import render_flow
-    from renderers.config import CameraConfig, FrameConfig, RenderConfig, RunnerConfig
+    from renderers.config import CameraConfig, FrameConfig, RenderConfig
     cfg = RenderConfig(out_dir=sys.argv[1], characters=["a", "b", "c"], width=64, height=64,
                        scene_loader="tests.render_scene:mannequin_scene",
-                       frames=FrameConfig(step=10, max_frames=1), camera=CameraConfig(count=2),
-                       runner=RunnerConfig(workers=1))
-    render_flow(cfg)
+                       frames=FrameConfig(step=10, max_frames=1), camera=CameraConfig(count=2))
+    render_flow(cfg, {"kind": "local", "workers": 1})
 """)
 
 
@@ -84,7 +152,7 @@ def test_killed_run_rerun_has_nothing_missing_or_duplicated(tmp_path, prefect_ha
     first = {p.name: p.stat().st_mtime_ns for p in out.glob("*.parquet")}
     assert 1 <= len(first) < 3, f"kill came too late or too early: {sorted(first)}"
 
-    dataset = render_flow(_cfg(out))
+    dataset = render_flow(_cfg(out), {"kind": "local", "workers": 1})
     manifest = json.loads((dataset / "_manifest.json").read_text())
     status = {e["shard"]: e["status"] for e in manifest["jobs"]}
     assert sorted(status) == ["a__default.parquet", "b__default.parquet", "c__default.parquet"]
