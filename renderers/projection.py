@@ -134,23 +134,3 @@ def in_image(uv: np.ndarray, width: int, height: int) -> np.ndarray:
     """``N`` bool: the pixel position lies inside the image rectangle (NaN -> False)."""
     with np.errstate(invalid="ignore"):
         return (uv[:, 0] >= 0) & (uv[:, 0] < width) & (uv[:, 1] >= 0) & (uv[:, 1] < height)
-
-
-def intrinsics_from_blender(camera_data, render) -> np.ndarray:
-    """K of a Blender camera (``bpy.types.Camera``) for the scene's ``render`` settings, read
-    from exactly the values Blender renders with: resolution and percentage, pixel aspect,
-    sensor fit and size, lens or ortho scale, and shift."""
-    scale = render.resolution_percentage / 100.0
-    return intrinsics(
-        width=int(render.resolution_x * scale),
-        height=int(render.resolution_y * scale),
-        focal_mm=camera_data.lens,
-        sensor_width_mm=camera_data.sensor_width,
-        sensor_height_mm=camera_data.sensor_height,
-        sensor_fit=camera_data.sensor_fit,
-        shift_x=camera_data.shift_x,
-        shift_y=camera_data.shift_y,
-        pixel_aspect_x=render.pixel_aspect_x,
-        pixel_aspect_y=render.pixel_aspect_y,
-        ortho_scale=camera_data.ortho_scale if camera_data.type == "ORTHO" else None,
-    )

@@ -11,7 +11,6 @@ from renderers.projection import (
     camera_location,
     in_image,
     intrinsics,
-    intrinsics_from_blender,
     look_at_rotation,
     project_points,
     world_to_camera,
@@ -77,13 +76,11 @@ CAMERAS = [
 @pytest.mark.blender
 @pytest.mark.parametrize("setup", CAMERAS)
 def test_projection_matches_blender_world_to_camera_view(setup):
-    from renderers.blender import reset_blender
+    from renderers.blender import blender_world_to_camera_view, import_mathutils, reset_blender
+    from renderers.blender.scene import intrinsics_from_blender
 
-    bpy = reset_blender()  # bpy_extras and mathutils exist once bpy is imported
-    from renderers.blender import blender_world_to_camera_view
+    bpy = reset_blender()
     world_to_camera_view = blender_world_to_camera_view()
-    from renderers.blender import import_mathutils
-
     Matrix, Vector = import_mathutils().Matrix, import_mathutils().Vector
 
     width, height, fit, lens, sx, sy, pax, pay, ortho = setup
