@@ -208,7 +208,7 @@ def test_same_config_and_seed_give_identical_bytes(tmp_path):
     assert again["status"] == "skipped" and again["rows"] == 4
 
 
-@pytest.mark.parametrize("name", ["default", "seed", "sampled", "dask"])
+@pytest.mark.parametrize("name", ["default", "demo", "seed", "sampled"])
 def test_renderer_yaml_files_compose_into_the_config(name):
     from omegaconf import OmegaConf
 
