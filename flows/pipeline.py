@@ -16,6 +16,7 @@ import os
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
@@ -25,7 +26,7 @@ from prefect.tasks import exponential_backoff
 from renderers.config import RenderConfig
 from rig2sketch.atomic import write_json_atomic
 from rig2sketch.seeding import stable_hash
-from stylizers.config import AdaINConfig, StyleConfig
+from stylizers.config import StyleConfig, stylizer_config
 
 HEAVY_LIMIT = "rig2sketch-heavy"
 
@@ -35,8 +36,11 @@ class StylizeStep:
     """One stylized copy of the raw renders, written to ``<out>/<name>/``."""
 
     name: str = "adain_1"
-    stylizer: AdaINConfig = field(default_factory=AdaINConfig)
+    stylizer: Any = field(default_factory=lambda: {"name": "adain"})  # a StylizerConfig or its mapping
     style: StyleConfig = field(default_factory=StyleConfig)
+
+    def __post_init__(self) -> None:
+        self.stylizer = stylizer_config(self.stylizer)
 
 
 @dataclass

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from renderers.config import RenderConfig
-from stylizers.config import AdaINConfig, TrainStylizerConfig
+from stylizers.config import stylizer_config, stylizer_trainer, typed_config
 
 
 @dataclass
@@ -31,15 +32,16 @@ class TrainStylizerCommand:
     """``rig2sketch train-stylizer stylizer=adain``: ``stylizer`` names the model to train;
     ``train`` holds its training recipe (``configs/train_stylizer/<stylizer>.yaml``)."""
 
-    stylizer: AdaINConfig = field(default_factory=AdaINConfig)
-    train: TrainStylizerConfig = field(default_factory=TrainStylizerConfig)
+    stylizer: Any = field(default_factory=lambda: {"name": "adain"})  # a StylizerConfig or its mapping
+    train: Any = field(default_factory=dict)  # the recipe schema of the stylizer's trainer, or its mapping
 
     def __post_init__(self) -> None:
-        if self.stylizer.name != "adain":
-            raise ValueError(f"stylizer={self.stylizer.name!r} has no trainer; train-stylizer supports: adain")
+        self.stylizer = stylizer_config(self.stylizer)
+        self.train = typed_config(stylizer_trainer(self.stylizer.name).schema, self.train, "train")
 
 
 def train_stylizer_command(cmd: TrainStylizerCommand) -> Path:
-    from stylizers.train import train_stylizer
+    import importlib
 
-    return train_stylizer(cmd.train)
+    module, _, name = stylizer_trainer(cmd.stylizer.name).entry.partition(":")
+    return getattr(importlib.import_module(module), name)(cmd.train)

@@ -36,13 +36,9 @@ STYLIZERS: Registry[Callable[..., "Stylizer"]] = Registry("stylizer")
 
 def build_stylizer(cfg: Any) -> "Stylizer":
     """The stylizer named ``cfg.name``, built from its config dataclass."""
-    import importlib
-    import pkgutil
+    from stylizers.config import import_stylizer_modules
 
-    import stylizers
-
-    for mod in pkgutil.iter_modules(stylizers.__path__):
-        importlib.import_module(f"stylizers.{mod.name}")
+    import_stylizer_modules()
     return STYLIZERS.get(cfg.name)(cfg)
 
 
@@ -52,6 +48,7 @@ class Stylizer(ABC):
     name: str = "?"
     size_multiple: int = 1  # H and W given to ``stylize`` are padded to a multiple of this
     supports_mixing: bool = False  # True: ``weights`` rows may mix several styles
+    alpha: float | None = None  # content/style blend in [0, 1] where the config's capabilities say alpha
 
     @abstractmethod
     def embed_styles(self, style_images: torch.Tensor) -> torch.Tensor:
