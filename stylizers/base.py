@@ -32,6 +32,7 @@ from rig2sketch.registry import Registry
 # name -> factory(config dataclass) -> Stylizer. Register with @STYLIZERS.register("name") in a module of
 # this package; ``build_stylizer`` imports the package's modules first, so a new stylizer is one new file.
 STYLIZERS: Registry[Callable[..., "Stylizer"]] = Registry("stylizer")
+MIN_STYLE_SIDE = 16  # smaller style images carry no texture and break the encoders' strided layers
 
 
 def build_stylizer(cfg: Any) -> "Stylizer":
@@ -127,7 +128,10 @@ class StylizerRunner:
     def embed_styles(self, style_images: list[torch.Tensor]) -> torch.Tensor:
         """Style images (each ``3, Hs, Ws``, sizes may differ) -> codes ``S, ...`` (float32, on CPU)."""
         codes = []
-        for img in style_images:
+        for i, img in enumerate(style_images):
+            if img.ndim != 3 or img.shape[0] != 3 or min(img.shape[1:]) < MIN_STYLE_SIDE:
+                raise ValueError(f"style image {i} has shape {tuple(img.shape)}: style images must be 3, H, W RGB with "
+                                 f"at least {MIN_STYLE_SIDE} px per side; use a larger image")
             x, _ = pad_to_multiple(self._prepare(img[None]), self.stylizer.size_multiple)
             codes.append(self.stylizer.embed_styles(x).float().cpu())
         return torch.cat(codes)
