@@ -38,7 +38,7 @@ class AdaINConfig(StylizerConfig):
     vgg_path: str | None = None
     decoder_path: str | None = None
     official_dir: str | None = None
-    alpha: float = 1.0
+    alpha: float = 1.0  # checked by StylizerConfig (capabilities.alpha)
     preserve_color: bool = False
 
     capabilities: ClassVar[Capabilities] = Capabilities(style_images=True, alpha=True, trainable=True,
@@ -46,8 +46,6 @@ class AdaINConfig(StylizerConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"stylizer.alpha={self.alpha}: must be in [0, 1] (0 = content, 1 = full style)")
         if self.weights == "official" and not (self.official_dir or (self.vgg_path and self.decoder_path)):
             raise ValueError("stylizer.weights=official needs stylizer.official_dir=DIR (holding vgg_normalised.pth "
                              "and decoder.pth) or both stylizer.vgg_path=... and stylizer.decoder_path=...")
@@ -113,11 +111,8 @@ class AdaINStylizer(Stylizer):
         self.encoder, self.decoder = encoder, decoder.eval().requires_grad_(False)
         self.alpha, self.preserve_color, self.source = alpha, preserve_color, source
 
-    def to(self, device: torch.device, dtype: torch.dtype,
-           memory_format: torch.memory_format = torch.contiguous_format) -> "AdaINStylizer":
-        self.encoder.to(device=device, dtype=dtype, memory_format=memory_format)
-        self.decoder.to(device=device, dtype=dtype, memory_format=memory_format)
-        return self
+    def networks(self) -> list[nn.Module]:
+        return [self.encoder, self.decoder]
 
     def embed_styles(self, style_images: torch.Tensor) -> torch.Tensor:
         return style_code(self.encoder.encode(style_images))

@@ -61,10 +61,16 @@ class Stylizer(ABC):
 
         ``H`` and ``W`` are multiples of ``size_multiple`` (the runner pads)."""
 
-    @abstractmethod
+    def networks(self) -> list[torch.nn.Module]:
+        """The torch modules holding the weights (moved by ``to``)."""
+        return []
+
     def to(self, device: torch.device, dtype: torch.dtype,
            memory_format: torch.memory_format = torch.contiguous_format) -> "Stylizer":
         """Move the weights (to ``memory_format`` for conv weights); return self."""
+        for net in self.networks():
+            net.to(device=device, dtype=dtype, memory_format=memory_format)
+        return self
 
     def params(self) -> dict[str, Any]:
         """The settings that shaped the output (stored as the ``params`` JSON of each stylized row)."""

@@ -49,6 +49,9 @@ class StylizerConfig:
             raise ValueError(f"stylizer.batch_size={self.batch_size}: must be >= 1")
         if not 32 <= self.style_size <= 2048:
             raise ValueError(f"stylizer.style_size={self.style_size}: must be in [32, 2048]")
+        alpha = getattr(self, "alpha", None)
+        if self.capabilities.alpha and not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
+            raise ValueError(f"stylizer.alpha={alpha}: must be in [0, 1] (0 = the content, 1 = full style)")
 
 
 # name -> schema dataclass. Register with @STYLIZER_CONFIGS.register("name") beside the stylizer.

@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from stylizers.base import STYLIZERS, Stylizer
 from stylizers.config import STYLIZER_CONFIGS, Capabilities, StylizerConfig
@@ -37,15 +38,13 @@ class MultiStyleConfig(StylizerConfig):
 
     name: str = "multistyle"
     weights: str = PRETRAINED
-    alpha: float = 1.0
+    alpha: float = 1.0  # checked by StylizerConfig (capabilities.alpha)
 
     capabilities: ClassVar[Capabilities] = Capabilities(style_images=True, alpha=True, trainable=True,
                                                         data="unpaired")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"stylizer.alpha={self.alpha}: must be in [0, 1] (0 = content's own style, 1 = full style)")
         if self.weights != PRETRAINED and not (Path(self.weights) / GENERATOR_FILE).is_file():
             raise ValueError(f"stylizer.weights={self.weights!r}: use pretrained or a folder holding {GENERATOR_FILE} "
                              "(written by rig2sketch train-stylizer stylizer=multistyle)")
@@ -93,11 +92,8 @@ class MultiStyleStylizer(Stylizer):
         self.predictor, self.generator = predictor, generator
         self.alpha, self.source = alpha, source
 
-    def to(self, device: torch.device, dtype: torch.dtype,
-           memory_format: torch.memory_format = torch.contiguous_format) -> "MultiStyleStylizer":
-        self.predictor.to(device=device, dtype=dtype, memory_format=memory_format)
-        self.generator.to(device=device, dtype=dtype, memory_format=memory_format)
-        return self
+    def networks(self) -> list[nn.Module]:
+        return [self.predictor, self.generator]
 
     def embed_styles(self, style_images: torch.Tensor) -> torch.Tensor:
         x = square_resize(style_images)
