@@ -114,6 +114,12 @@ def compare(args) -> dict:
     from stylizers.config import stylizer_config
     from evaluation.fidelity import label_fidelity
 
+    from safetensors.torch import load_file
+
+    from stylizers.adain import BUNDLED_DIR, ENCODER_FILE
+    from stylizers.vgg import encoder_vgg16
+
+    encoder = encoder_vgg16(load_file(BUNDLED_DIR / ENCODER_FILE))
     bank = StyleBank.open("bundled")
     style_ids = args.styles.split(",")
     style_images = [torch.from_numpy(bank.load(s, 256).transpose(2, 0, 1).copy()) for s in style_ids]
@@ -128,24 +134,40 @@ def compare(args) -> dict:
         content = torch.from_numpy(np.stack([r["image"] for r in rows]).transpose(0, 3, 1, 2).copy()).float() / 255
         picks = torch.arange(len(rows)) % len(style_ids)
         sheets[size] = [np.stack([r["image"] for r in rows])]
-        for name in ("adain", "multistyle"):
-            runner = StylizerRunner.create(build_stylizer(stylizer_config({"name": name})), "cpu", batch_size=args.batch)
+        variants = [("adain", {"name": "adain"})] + [
+            ("multistyle" + ("" if a == 1 else f"_a{a:g}"), {"name": "multistyle", "alpha": a}) for a in args.ms_alphas]
+        for name, settings in variants:
+            runner = StylizerRunner.create(build_stylizer(stylizer_config(settings)), "cpu", batch_size=args.batch)
             codes, t_codes = timed(lambda: runner.embed_styles(style_images))
             runner.stylize(content[:1], codes, one_hot_weights(picks[:1], len(style_ids)))  # warm-up
             out, t = timed(lambda: runner.stylize(content, codes, one_hot_weights(picks, len(style_ids))))
             images_u8 = (out.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy()
             result[f"{name}_{size}"] = {"img_s": len(rows) / t, "style_codes_s": t_codes,
-                                        **label_fidelity(model, list(images_u8), *labels)}
+                                        **label_fidelity(model, list(images_u8), *labels),
+                                        **losses(encoder, out, content, style_images, picks)}
+            if name not in ("adain", "multistyle"):
+                print(name, size, json.dumps(result[f"{name}_{size}"]), flush=True)
+                continue
             for k in range(min(len(style_ids), 4)):  # sheet: the first renders under each style
                 one = runner.stylize(content[:args.sheet_rows], codes, one_hot_weights(torch.full((min(args.sheet_rows, len(rows)),), k), len(style_ids)))
                 sheets[size].append((one.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy())
             print(name, size, json.dumps(result[f"{name}_{size}"]), flush=True)
+        result[f"raw_{size}"].update(losses(encoder, content, content, style_images, picks))
         a, m = result[f"adain_{size}"], result[f"multistyle_{size}"]
         result[f"speedup_{size}"] = m["img_s"] / a["img_s"]
         result[f"fidelity_gain_{size}"] = m["fidelity"] - a["fidelity"]
     if args.sheets:
         write_sheets(sheets, args.sheets, args.sheet_rows)
     return result
+
+
+def losses(encoder, out: torch.Tensor, content: torch.Tensor, styles: list[torch.Tensor], picks: torch.Tensor) -> dict:
+    """Mean content loss and Gram style loss (``stylizers.metrics``) of ``out`` vs its content and style."""
+    from stylizers.metrics import content_loss, style_loss
+
+    c = float(content_loss(encoder, out, content).mean())
+    s = float(np.mean([style_loss(encoder, out[i:i + 1], styles[int(picks[i])][None]).item() for i in range(len(out))]))
+    return {"content_loss": c, "style_loss": s}
 
 
 def write_sheets(sheets: dict[int, list], folder: str, n_rows: int) -> None:
@@ -174,6 +196,7 @@ def main() -> None:
     ap.add_argument("--pose-model", default="blazepose")
     ap.add_argument("--sheets", default="", help="folder for contact_<size>.png")
     ap.add_argument("--sheet-rows", type=int, default=4)
+    ap.add_argument("--ms-alphas", type=float, nargs="+", default=[1.0], help="multistyle alphas to compare")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.compare:
