@@ -6,7 +6,7 @@ are top-level for every command; the stage's own config sits under its group nam
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,17 @@ class TrainStylizerCommand:
 
     stylizer: Any = field(default_factory=lambda: {"name": "adain"})  # a StylizerConfig or its mapping
     train: Any = field(default_factory=dict)  # the recipe schema of the stylizer's trainer, or its mapping
+    injection: str | None = None  # shorthand for train.injection (multistyle: film | add | concat | patch)
 
     def __post_init__(self) -> None:
         self.stylizer = stylizer_config(self.stylizer)
-        self.train = typed_config(stylizer_trainer(self.stylizer.name).schema, self.train, "train")
+        schema = stylizer_trainer(self.stylizer.name).schema
+        if self.injection is not None:
+            if "injection" not in {f.name for f in fields(schema)}:
+                raise ValueError(f"injection={self.injection}: stylizer={self.stylizer.name} has no injection "
+                                 "choice; use stylizer=multistyle")
+            self.train = {**self.train, "injection": self.injection}
+        self.train = typed_config(schema, self.train, "train")
 
 
 def train_stylizer_command(cmd: TrainStylizerCommand) -> Path:

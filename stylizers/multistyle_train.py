@@ -37,11 +37,11 @@ CHECKPOINT = "checkpoint.pt"
 
 @dataclass
 class MultiStyleTrainConfig:
-    """``configs/train_stylizer/multistyle.yaml`` (``injection=<name>`` presets set ``injection`` + ``init``)."""
+    """``configs/train_stylizer/multistyle.yaml``; ``train-stylizer ... injection=<name>`` sets ``injection``."""
 
     out: str = "runs/train_multistyle"
     injection: str = "film"
-    init: str = "pretrained"  # pretrained (film only) | scratch
+    init: str = "auto"  # auto (film: pretrained, others: scratch) | pretrained (film only) | scratch
     content: list[str] = field(default_factory=list)  # render shards / image folders / peeps; empty = peeps
     style_bank: str = BUNDLED
     steps: int = 200
@@ -61,8 +61,10 @@ class MultiStyleTrainConfig:
     def __post_init__(self) -> None:
         if self.injection not in INJECTIONS:
             raise ValueError(f"injection={self.injection!r}: choose one of {', '.join(INJECTIONS.names())}")
-        if self.init not in ("pretrained", "scratch"):
-            raise ValueError(f"train.init={self.init!r}: choose pretrained or scratch")
+        if self.init not in ("auto", "pretrained", "scratch"):
+            raise ValueError(f"train.init={self.init!r}: choose auto, pretrained or scratch")
+        if self.init == "auto":
+            self.init = "pretrained" if self.injection == "film" else "scratch"
         if self.init == "pretrained" and self.injection != "film":
             raise ValueError(f"injection={self.injection} has no pretrained weights; set train.init=scratch "
                              "(only film, Magenta's conditional instance norm, is pretrained)")

@@ -93,6 +93,7 @@ def test_a_bad_style_image_in_the_training_bank_fails_clearly(data, tmp_path, wh
 
 def test_recipe_checks_name_the_fix():
     with pytest.raises(ValueError, match="injection=patch has no pretrained weights; set train.init=scratch"):
-        MultiStyleTrainConfig(injection="patch")
+        MultiStyleTrainConfig(injection="patch", init="pretrained")
+    assert MultiStyleTrainConfig(injection="patch").init == "scratch" and MultiStyleTrainConfig().init == "pretrained"
     with pytest.raises(ValueError, match="injection='film_x': choose one of add, concat, film, patch"):
         MultiStyleTrainConfig(injection="film_x")

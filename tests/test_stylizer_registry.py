@@ -119,3 +119,7 @@ def test_train_stylizer_dispatches_through_the_trainer_registry(toy):
     assert "adain" in STYLIZER_TRAINERS
     with pytest.raises(Exception, match="stylizer='toy_tint' has no trainer; train-stylizer supports: adain"):
         compose("train-stylizer", [toy, "stylizer=toy_tint"])
+    cfg = compose("train-stylizer", ["stylizer=multistyle", "injection=concat"])
+    assert type(cfg.train).__name__ == "MultiStyleTrainConfig" and (cfg.train.injection, cfg.train.init) == ("concat", "scratch")
+    with pytest.raises(Exception, match="injection=concat: stylizer=adain has no injection choice"):
+        compose("train-stylizer", ["injection=concat"])
