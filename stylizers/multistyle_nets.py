@@ -186,11 +186,11 @@ def style_swap(content: torch.Tensor, style: torch.Tensor, patch: int = 3) -> to
     for c, s in zip(content, style):
         patches = F.unfold(s[None], patch).squeeze(0).T.reshape(-1, s.shape[0], patch, patch)  # N, C, p, p
         normed = patches / patches.flatten(1).norm(dim=1).clamp_min(1e-6)[:, None, None, None]
-        best = F.conv2d(c[None], normed).argmax(1)  # 1, H-p+1, W-p+1
-        onehot = F.one_hot(best, patches.shape[0]).permute(0, 3, 1, 2).to(c.dtype)
-        swapped = F.conv_transpose2d(onehot, patches)
-        overlap = F.conv_transpose2d(torch.ones_like(onehot[:, :1]), torch.ones_like(patches[:1, :1]))
-        out.append(swapped / overlap)
+        best = F.conv2d(c[None], normed).argmax(1).flatten()  # (H-p+1)·(W-p+1) indices into the N patches
+        chosen = patches.flatten(1)[best].T[None]  # 1, C·p·p, L: fold's column layout
+        size = tuple(c.shape[-2:])
+        overlap = F.fold(torch.ones_like(chosen[:, :1]).expand(-1, patch * patch, -1), size, patch)
+        out.append(F.fold(chosen, size, patch) / overlap)
     return torch.cat(out)
 
 

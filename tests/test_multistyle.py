@@ -156,3 +156,15 @@ def test_a_style_file_that_is_not_an_image_fails_clearly(tmp_path):
     (tmp_path / "notes.png").write_text("not an image")
     with pytest.raises(StyleBankError, match=r"none of its 1 image files can be read"):
         StyleBank.open(tmp_path)
+
+
+def test_style_swap_rebuilds_content_from_style_patches():
+    from stylizers.multistyle_nets import style_swap
+
+    g = torch.Generator().manual_seed(0)
+    style = torch.rand(1, 4, 9, 9, generator=g)
+    assert torch.allclose(style_swap(style, style), style, atol=1e-6)  # every patch matches itself
+    flat = torch.zeros(1, 4, 9, 9)
+    flat[:, 0] = 1.0  # a style whose patches are all the same: the output is that patch everywhere
+    out = style_swap(torch.rand(1, 4, 12, 10, generator=g), flat)
+    assert out.shape == (1, 4, 12, 10) and torch.allclose(out, torch.zeros_like(out) + flat[:, :, :1, :1])
