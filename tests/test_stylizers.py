@@ -10,10 +10,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from stylizers.adain import (BUNDLED_DIR, ENCODER_FILE, AdaINStylizer, adain, build_adain, load_bundled,
+from stylizers.adain import (BUNDLED_DIR, ENCODER_FILE, AdaINConfig, AdaINStylizer, adain, build_adain, load_bundled,
                              mean_std, official_decoder, style_code)
 from stylizers.base import STYLIZERS, StylizerRunner, one_hot_weights, pad_to_multiple
-from stylizers.config import AdaINConfig
 from stylizers.metrics import content_loss, style_loss
 from stylizers.style_bank import StyleBank
 from stylizers.train import outline
@@ -253,11 +252,11 @@ def test_build_stylizer_finds_registered_stylizers_in_a_fresh_process():
     import subprocess
     import sys
 
-    code = ("from stylizers.base import STYLIZERS, build_stylizer; from stylizers.config import AdaINConfig; "
-            "assert STYLIZERS.names() == []; s = build_stylizer(AdaINConfig(alpha=0.5)); "
-            "print(type(s).__name__, s.alpha, STYLIZERS.names())")
+    code = ("from stylizers.base import STYLIZERS, build_stylizer; from stylizers.config import stylizer_config; "
+            "assert STYLIZERS.names() == []; s = build_stylizer(stylizer_config({'name': 'adain', 'alpha': 0.5})); "
+            "print(type(s).__name__, s.alpha, 'adain' in STYLIZERS.names())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "AdaINStylizer 0.5 ['adain']"
+    assert out.stdout.strip() == "AdaINStylizer 0.5 True"
 
 
 def test_frechet_distance_is_left_out_for_a_one_style_bank():

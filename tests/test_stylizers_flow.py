@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from shards import ShardWriter, encode_png, iter_samples, validate_dataset
-from stylizers.config import AdaINConfig, StyleConfig, StylizeConfig
+from stylizers.adain import AdaINConfig
+from stylizers.config import StyleConfig, StylizeConfig
 from stylizers.stage import assign_styles
 from stylizers.style_bank import StyleBank, StyleBankError
 from stylizers.train import outline

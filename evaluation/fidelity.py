@@ -1,0 +1,45 @@
+"""Label fidelity: does a pose model still find the labelled pose on an image (e.g. after stylization)?
+
+Per image, the pose model predicts COCO-17 keypoints inside the labelled box; the object keypoint similarity
+(OKS, the COCO formula with pycocotools' sigmas) of the prediction against the labels is computed over the
+labelled keypoints (visibility > 0). The image "keeps its labels" when OKS >= ``threshold`` (0.5 = the loose
+COCO AP50 match). The pose model is any object with ``predict(image, bbox) -> 17, 3`` (x, y, score), e.g.
+``evaluation.blazepose.BlazePose`` (zero-shot) or a fine-tuned model with the same method.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from rig2sketch.skeleton import COCO_SIGMAS
+
+
+class PoseModel(Protocol):
+    def predict(self, image: np.ndarray, bbox: np.ndarray) -> np.ndarray:
+        """``H, W, 3`` uint8 RGB + box (x, y, w, h) -> COCO-17 ``17, 3`` (x, y, score), image pixels."""
+
+
+def object_keypoint_similarity(pred: np.ndarray, labels: np.ndarray, area: float) -> float:
+    """COCO OKS of ``pred`` (``17, 2+``) against ``labels`` (``17, 3``: x, y, visibility) for an object of
+    ``area`` px²: mean over labelled keypoints of ``exp(-d² / (2 · area · (2σ)²))``; NaN when none is labelled."""
+    labelled = labels[:, 2] > 0
+    if not labelled.any():
+        return float("nan")
+    d2 = ((pred[:, :2] - labels[:, :2]) ** 2).sum(1)
+    k2 = (2.0 * np.asarray(COCO_SIGMAS)) ** 2
+    return float(np.exp(-d2 / (2.0 * max(area, 1.0) * k2))[labelled].mean())
+
+
+def label_fidelity(model: PoseModel, images: Sequence[np.ndarray], keypoints: Sequence[np.ndarray],
+                   bboxes: Sequence[np.ndarray], areas: Sequence[float], threshold: float = 0.5) -> dict:
+    """Fraction of images whose prediction matches the labels (OKS >= ``threshold``) and the mean OKS.
+
+    ``images`` ``H, W, 3`` uint8; ``keypoints`` ``17, 3``; ``bboxes`` (x, y, w, h); ``areas`` px²."""
+    scores = [object_keypoint_similarity(model.predict(img, np.asarray(box, np.float32)), np.asarray(kp), area)
+              for img, kp, box, area in zip(images, keypoints, bboxes, areas)]
+    scores = np.asarray([s for s in scores if not np.isnan(s)])
+    if not len(scores):
+        raise ValueError("label_fidelity: no image has a labelled keypoint")
+    return {"fidelity": float((scores >= threshold).mean()), "mean_oks": float(scores.mean()), "images": len(scores)}
