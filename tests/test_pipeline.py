@@ -41,12 +41,12 @@ def images_by_id(dataset: Path) -> dict[str, bytes]:
 def test_pipeline_leaves_a_valid_documented_run(tmp_path, prefect_harness):
     cfg = compose("pipeline", [*TINY, f"out={tmp_path / 'run'}", "stylize.0.style.per_image=1", "export=[coco]"])
     run = pipeline_flow(cfg)
-    assert validate_dataset(run / "raw") == [] and validate_dataset(run / "adain_1") == []
+    assert validate_dataset(run / "raw") == [] and validate_dataset(run / "multistyle_1") == []
     raw = pd.read_parquet(run / "raw")
-    styled = pd.read_parquet(run / "adain_1")
+    styled = pd.read_parquet(run / "multistyle_1")
     assert len(raw) == 4 and len(styled) == 4 and set(styled.source_id) == set(raw.sample_id)
     card = (run / "README.md").read_text()
-    for needle in ("| `raw/` | 4 |", "| `adain_1/` | 4 |", "| ada | 4 |", "CC0-1.0", "sample_grid.png", "Seed: `0`", "| nose |"):
+    for needle in ("| `raw/` | 4 |", "| `multistyle_1/` | 4 |", "| ada | 4 |", "CC0-1.0", "sample_grid.png", "Seed: `0`", "| nose |"):
         assert needle in card, needle
     assert (run / "sample_grid.png").stat().st_size > 1000
     assert (run / "export" / "coco" / "raw").is_dir()
