@@ -147,10 +147,12 @@ def _explain(err: BaseException, name: str) -> str:
     cause = err.__cause__ or err.__context__
     while cause is not None and len(parts) < 4:
         text = str(cause).strip()
-        if text and text not in parts[-1]:
+        if text and text != "None" and text not in parts[-1]:
             parts.append(text)
         cause = cause.__cause__ or cause.__context__
     text = "\n".join(parts)
+    if "no viable alternative at input" in text and re.search(r"[\[,]\s*[\w.]+=", text):
+        text += "\nan item holding '=' inside [...] or {...} must be quoted: overrides: [\"out=runs/x\"]"
     typo = re.search(r"Key '([^']+)' not in '([^']+)'", text)
     if typo:
         fields = _schema_fields(resolve_ref(COMMANDS[name].schema)).get(typo.group(2), [])

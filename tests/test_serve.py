@@ -40,3 +40,12 @@ def test_bad_cron_is_refused():
 
     with pytest.raises(ConfigError, match="not a 5-field cron"):
         compose("serve", ["schedules=[{name: x, cron: '0 3 *'}]"])
+
+
+def test_unquoted_override_in_a_schedule_says_to_quote_it():
+    import pytest
+
+    from app.cli import ConfigError
+
+    with pytest.raises(ConfigError, match=r"must be quoted: overrides: \[\"out=runs/x\"\]"):
+        compose("serve", ["schedules=[{name: weekly, cron: '0 4 * * 1', overrides: [out=runs/weekly]}]"])
