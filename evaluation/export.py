@@ -21,12 +21,12 @@ Writes go to a temporary folder renamed into place, so ``out`` is either complet
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from pathlib import Path
 
 from evaluation.config import ExportConfig
 from evaluation.exporters.registry import EXPORT_FORMATS
+from rig2sketch.safe_paths import check_name, contained, unique_file_stem
 from rig2sketch.skeleton import COCO_FLIP_PAIRS, COCO_KEYPOINTS
 from shards import iter_samples
 
@@ -34,8 +34,13 @@ COLUMNS = ["sample_id", "image", "width", "height", "keypoints", "bbox", "area",
 
 
 def safe_name(sample_id: str) -> str:
-    """A file name for a sample id (ids may contain ``/``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "__", sample_id).strip("_") or "sample"
+    """A file stem for a sample id, unique by construction (ids may contain ``/``, ``..``)."""
+    return unique_file_stem(sample_id)
+
+
+def out_path(tmp: Path, *parts: str) -> Path:
+    """``tmp / parts`` after the containment check every export write goes through."""
+    return contained(tmp, Path(*parts), "export file", fix="the shard holds a path-like name; run validate")
 
 
 def flip_index() -> list[int]:
@@ -47,10 +52,15 @@ def flip_index() -> list[int]:
 
 
 def export_rows(cfg: ExportConfig):
-    """The dataset's rows (``COLUMNS``, image as PNG bytes) in the splits ``cfg.splits`` selects."""
+    """The dataset's rows (``COLUMNS``, image as PNG bytes) in the splits ``cfg.splits`` selects.
+
+    Refuses (``ValueError``, one line) a split that is not an allowed name before it becomes a path.
+    """
     for row in iter_samples(cfg.dataset, columns=COLUMNS, decode_images=False):
         if cfg.splits and row["split"] not in cfg.splits:
             continue
+        where = f"{cfg.dataset}: sample {row['sample_id']!r}"
+        check_name(row["split"], f"{where} split", fix="run 'rig2sketch validate' and re-render or fix that shard")
         yield row
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rig2sketch.safe_paths import name_problem
 from shards import schema
 from shards.images import decode_png
 from shards.reader import list_shards, row_to_sample
@@ -78,7 +79,14 @@ def _check_row(path: Path, index: int, row: dict) -> list[Problem]:
         bad(f"bbox {[float(x), float(y), float(w), float(h)]} is not inside the {width}x{height} image")
     if not row["sample_id"]:
         bad("empty sample_id")
+    for name, folders in NAME_COLUMNS.items():
+        if (name != "style" or row[name]) and (problem := name_problem(row[name], folders=folders)):
+            bad(f"{name} {problem}; it may become a path on export, re-render with a plain name")
     return out
+
+
+# Columns whose values may become file or folder names (True: sub-folders with '/' allowed).
+NAME_COLUMNS = {"split": False, "character": True, "motion": True, "style": True}
 
 
 def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
@@ -86,7 +94,8 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
 
     Checks: each file opens as Parquet; schema v1 columns, types and version; images (and extra
     image columns) decode at the stated size; keypoint/joint visibility in {0,1,2} and points
-    with v>0 inside the image; bbox inside the image; sample_ids unique across all shards.
+    with v>0 inside the image; bbox inside the image; sample_ids unique across all shards; split,
+    character, motion and style are allowed names (``rig2sketch.safe_paths``), never paths.
     """
     problems: list[Problem] = []
     seen: dict[str, tuple[str, int]] = {}

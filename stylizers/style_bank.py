@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from rig2sketch.atomic import write_json_atomic
+from rig2sketch.safe_paths import UnsafePathError, contained
 from stylizers.config import BUNDLED
 
 BUNDLED_BANK = Path(__file__).resolve().parents[1] / "data" / "styles"
@@ -49,6 +50,8 @@ class StyleBank:
         self._by_id = {e.id: e for e in self.entries}
         if len(self._by_id) != len(self.entries):
             raise StyleBankError(f"{self.root / INDEX_NAME}: style ids are not unique")
+        for entry in self.entries:  # refuse an index naming files outside the bank before any run
+            self.path_of(entry.id)
 
     @classmethod
     def open(cls, bank: str | Path = BUNDLED) -> "StyleBank":
@@ -75,6 +78,14 @@ class StyleBank:
                                  "add style images or set style.bank=bundled")
         return cls(root, entries)
 
+    def path_of(self, style_id: str) -> Path:
+        """The file of ``style_id``, resolved; ``StyleBankError`` if the index names one outside the bank."""
+        try:
+            return contained(self.root, self._by_id[style_id].file, f"{self.root / INDEX_NAME}: style "
+                             f"{style_id!r} file", fix=f"name a file inside the bank or delete {INDEX_NAME} to re-index")
+        except UnsafePathError as err:
+            raise StyleBankError(str(err)) from None
+
     def __len__(self) -> int:
         return len(self.entries)
 
@@ -95,8 +106,7 @@ class StyleBank:
 
     def load(self, style_id: str, max_side: int = 256) -> np.ndarray:
         """The style image as ``H, W, 3`` float32 RGB in [0, 1], longer side resized to ``max_side``."""
-        entry = self._by_id[style_id]
-        path = self.root / entry.file
+        path = self.path_of(style_id)
         try:
             with Image.open(path) as im:
                 if min(im.size) < MIN_SIDE:

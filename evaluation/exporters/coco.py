@@ -11,7 +11,7 @@ import numpy as np
 
 from evaluation.coco_eval import person_category
 from evaluation.config import ExportConfig
-from evaluation.export import export_rows, safe_name
+from evaluation.export import export_rows, out_path, safe_name
 from evaluation.exporters.registry import EXPORT_FORMATS
 
 
@@ -25,7 +25,7 @@ def write_coco(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
     next_id = 1
     for row in export_rows(cfg):
         name = safe_name(row["sample_id"]) + ".png"
-        (tmp / "images" / name).write_bytes(row["image"])
+        out_path(tmp, "images", name).write_bytes(row["image"])
         kp = np.asarray(row["keypoints"], np.float64).reshape(17, 3)
         split = per_split[row["split"]]
         split["images"].append({"id": next_id, "file_name": name, "width": int(row["width"]),
@@ -37,5 +37,5 @@ def write_coco(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
         })
         next_id += 1
     for split, data in per_split.items():
-        (tmp / "annotations" / f"person_keypoints_{split}.json").write_text(json.dumps(data))
+        out_path(tmp, "annotations", f"person_keypoints_{split}.json").write_text(json.dumps(data))
     return {s: len(d["images"]) for s, d in per_split.items()}

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.config import ExportConfig
-from evaluation.export import export_rows, flip_index, safe_name
+from evaluation.export import export_rows, flip_index, out_path, safe_name
 from evaluation.exporters.registry import EXPORT_FORMATS
 from rig2sketch.skeleton import COCO_KEYPOINTS
 
@@ -22,9 +22,9 @@ def write_yolo(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
     for row in export_rows(cfg):
         split = row["split"]
         for sub in ("images", "labels"):
-            (tmp / sub / split).mkdir(parents=True, exist_ok=True)
+            out_path(tmp, sub, split).mkdir(parents=True, exist_ok=True)
         stem = safe_name(row["sample_id"])
-        (tmp / "images" / split / f"{stem}.png").write_bytes(row["image"])
+        out_path(tmp, "images", split, f"{stem}.png").write_bytes(row["image"])
         w, h = float(row["width"]), float(row["height"])
         x, y, bw, bh = (float(t) for t in row["bbox"])
         kp = np.asarray(row["keypoints"], np.float64).reshape(17, 3)
@@ -32,7 +32,7 @@ def write_yolo(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
         for kx, ky, v in kp:
             fields += [f"{kx / w:.6f}", f"{ky / h:.6f}", str(int(v))] if v > 0 else ["0", "0", "0"]
         line = "0 " + " ".join(fields)
-        (tmp / "labels" / split / f"{stem}.txt").write_text(line + "\n")
+        out_path(tmp, "labels", split, f"{stem}.txt").write_text(line + "\n")
         counts[split] += 1
     train = "train" if "train" in counts else sorted(counts)[0]
     val = "val" if "val" in counts else ("test" if "test" in counts else train)
@@ -48,5 +48,5 @@ def write_yolo(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
         "  0: person",
         f"kpt_names: {{0: [{', '.join(COCO_KEYPOINTS)}]}}",
     ]
-    (tmp / "data.yaml").write_text("\n".join(yaml) + "\n")
+    out_path(tmp, "data.yaml").write_text("\n".join(yaml) + "\n")
     return dict(counts)
