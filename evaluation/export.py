@@ -29,6 +29,7 @@ from evaluation.exporters.registry import EXPORT_FORMATS
 from rig2sketch.safe_paths import check_name, contained, unique_file_stem
 from rig2sketch.skeleton import COCO_FLIP_PAIRS, COCO_KEYPOINTS
 from shards import iter_samples
+from shards.validate import label_problems
 
 COLUMNS = ["sample_id", "image", "width", "height", "keypoints", "bbox", "area", "split"]
 
@@ -54,13 +55,16 @@ def flip_index() -> list[int]:
 def export_rows(cfg: ExportConfig):
     """The dataset's rows (``COLUMNS``, image as PNG bytes) in the splits ``cfg.splits`` selects.
 
-    Refuses (``ValueError``, one line) a split that is not an allowed name before it becomes a path.
+    Refuses (``ValueError``, one line) a split that is not an allowed name before it becomes a path,
+    and labels ``validate`` would flag (NaN/inf or out-of-image bbox, keypoints) before they are written.
     """
     for row in iter_samples(cfg.dataset, columns=COLUMNS, decode_images=False):
         if cfg.splits and row["split"] not in cfg.splits:
             continue
         where = f"{cfg.dataset}: sample {row['sample_id']!r}"
         check_name(row["split"], f"{where} split", fix="run 'rig2sketch validate' and re-render or fix that shard")
+        if problems := label_problems(row):
+            raise ValueError(f"{where}: {'; '.join(problems)}; run 'rig2sketch validate' and re-render that shard")
         yield row
 
 

@@ -41,6 +41,37 @@ def _check_schema(path: Path, actual: pa.Schema) -> list[Problem]:
     return problems
 
 
+def label_problems(row: dict) -> list[str]:
+    """What is wrong with a row's labels (empty: fine): bbox and area finite and the bbox inside
+    the image; keypoint/joint visibility in {0, 1, 2}; points with v>0 finite and inside the image
+    (points with v=0 may be NaN: a joint with no 3D position). ``row`` as ``row_to_sample`` gives
+    it; ``joints`` may be absent. Shared by ``validate`` and export, so a NaN never reaches a label file.
+    """
+    out = []
+    width, height = row["width"], row["height"]
+    for name in ("keypoints", "joints"):
+        if name not in row:
+            continue
+        pts = row[name]
+        v = pts[:, 2]
+        if not np.isin(v, (0.0, 1.0, 2.0)).all():
+            out.append(f"{name} visibility must be 0, 1 or 2, got {sorted(set(v.tolist()) - {0.0, 1.0, 2.0})}")
+        shown = v > 0
+        xy = pts[shown, :2]
+        outside = ~np.isfinite(xy).all(1) | (xy[:, 0] < 0) | (xy[:, 0] >= width) | (xy[:, 1] < 0) | (xy[:, 1] >= height)
+        if outside.any():
+            idx = np.flatnonzero(shown)[outside].tolist()
+            out.append(f"{name} {idx} have v>0 but lie outside the {width}x{height} image or are NaN/inf")
+    x, y, w, h = (float(t) for t in row["bbox"])
+    finite = np.isfinite([x, y, w, h]).all()
+    if not finite or w < 0 or h < 0 or x < 0 or y < 0 or x + w > width + 1e-3 or y + h > height + 1e-3:
+        out.append(f"bbox {[x, y, w, h]} is {'not inside' if finite else 'NaN/inf, not inside'} the "
+                   f"{width}x{height} image")
+    if not np.isfinite(row["area"]) or row["area"] < 0:
+        out.append(f"area {float(row['area'])} is not a finite, non-negative number of pixels")
+    return out
+
+
 def _check_row(path: Path, index: int, row: dict) -> list[Problem]:
     out: list[Problem] = []
 
@@ -63,20 +94,8 @@ def _check_row(path: Path, index: int, row: dict) -> list[Problem]:
                     bad(f"{name} is {extra.shape[1]}x{extra.shape[0]}, image is {width}x{height}")
             except ValueError as err:
                 bad(f"{name}: {err}")
-    for name in ("keypoints", "joints"):
-        pts = row[name]
-        v = pts[:, 2]
-        if not np.isin(v, (0.0, 1.0, 2.0)).all():
-            bad(f"{name} visibility must be 0, 1 or 2, got {sorted(set(v.tolist()) - {0.0, 1.0, 2.0})}")
-        shown = v > 0
-        xy = pts[shown, :2]
-        outside = ~np.isfinite(xy).all(1) | (xy[:, 0] < 0) | (xy[:, 0] >= width) | (xy[:, 1] < 0) | (xy[:, 1] >= height)
-        if outside.any():
-            idx = np.flatnonzero(shown)[outside].tolist()
-            bad(f"{name} {idx} have v>0 but lie outside the {width}x{height} image")
-    x, y, w, h = row["bbox"]
-    if w < 0 or h < 0 or x < 0 or y < 0 or x + w > width + 1e-3 or y + h > height + 1e-3:
-        bad(f"bbox {[float(x), float(y), float(w), float(h)]} is not inside the {width}x{height} image")
+    for message in label_problems(row):
+        bad(message)
     if not row["sample_id"]:
         bad("empty sample_id")
     for name, folders in NAME_COLUMNS.items():

@@ -74,6 +74,10 @@ class ShardWriter:
         unknown = [c for c in row if c not in self._buffer]
         if missing or unknown:
             raise ValueError(f"shard row has missing columns {missing} and unknown columns {unknown}")
+        for name in ("bbox", "area"):  # labels that are never NaN (keypoints with v=0 may be)
+            if not np.isfinite(np.asarray(row[name], dtype=np.float64)).all():
+                raise ValueError(f"shard row {row['sample_id']!r}: {name} {np.asarray(row[name]).tolist()} is "
+                                 "NaN/inf; fix the stage that computed it (labels must be finite)")
         for name in schema.COLUMNS:
             self._buffer[name].append(_column_value(name, row.get(name)))
         self._rows += 1

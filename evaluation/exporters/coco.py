@@ -27,6 +27,7 @@ def write_coco(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
         name = safe_name(row["sample_id"]) + ".png"
         out_path(tmp, "images", name).write_bytes(row["image"])
         kp = np.asarray(row["keypoints"], np.float64).reshape(17, 3)
+        kp[(kp[:, 2] == 0) & ~np.isfinite(kp).all(1)] = 0  # a v=0 point may be NaN in a shard, not in JSON
         split = per_split[row["split"]]
         split["images"].append({"id": next_id, "file_name": name, "width": int(row["width"]),
                                 "height": int(row["height"]), "rig2sketch_sample_id": row["sample_id"]})
