@@ -9,6 +9,7 @@ from typing import Any
 
 from renderers.config import RenderConfig
 from renderers.job import RenderJob
+from rig2sketch.safe_paths import check_name
 from rig2sketch.seeding import derive_seed, stable_hash
 
 
@@ -21,10 +22,11 @@ def config_hash(cfg: RenderConfig) -> str:
 
 
 def _safe(name: str) -> str:
-    """A file-name-safe job id part: an FBX path's stem, other characters than [A-Za-z0-9-_.] -> '-'."""
+    """A file-name-safe job id part: an FBX path's stem, other characters than [A-Za-z0-9-_.] -> '-',
+    no leading "." "_" "-" (shard readers skip hidden names) and no trailing ".": a safe_paths name."""
     if name.lower().endswith((".fbx", ".blend")):
         name = Path(name).stem
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "x"
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).lstrip("._-").rstrip(".") or "x"
 
 
 def job_specs(cfg: RenderConfig) -> list[tuple[str, Any, str, Any]]:
@@ -49,7 +51,8 @@ def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
     digest = config_hash(cfg)
     jobs, seen = [], set()
     for character_name, character, motion_name, motion in job_specs(cfg):
-        job_id = f"{_safe(character_name)}__{_safe(motion_name)}"
+        job_id = check_name(f"{_safe(character_name)}__{_safe(motion_name)}", "render job id",
+                            fix="rename the character or motion")  # it names the shard file
         if job_id in seen:
             raise ValueError(f"two jobs are both called {job_id!r}: give characters/motions distinct names")
         seen.add(job_id)

@@ -19,9 +19,11 @@ import hashlib
 import re
 from pathlib import Path
 
-_PART = r"[A-Za-z0-9_][A-Za-z0-9._+@=, -]{0,127}"
+# A word character (any script) first, then also . + @ = , ( ) [ ] ' & # ! ~ - and space: file stems
+# such as "Walking (1)" stay names; / \ : control characters and a leading '.' never pass.
+_PART = r"\w[\w.+@=,()\[\]'&#!~ -]{0,254}"
 _NAME = re.compile(_PART)
-_FOLDER_NAME = re.compile(rf"{_PART}(/{_PART}){{0,7}}")
+_FOLDER_NAME = re.compile(rf"{_PART}(/{_PART}){{0,31}}")
 _FOLD = re.compile(r"[^A-Za-z0-9._-]+")
 _HASHED = re.compile(r"-[0-9a-f]{8}$")  # ids that look hashed get a hash too: no id takes another's stem
 
@@ -33,15 +35,16 @@ class UnsafePathError(ValueError):
 def name_problem(value: object, *, folders: bool = False) -> str | None:
     """Why ``value`` is not an allowed name (None when it is).
 
-    Allowed: letters, digits, ``_``, then also ``. + @ = , -`` and space, up to 128 characters,
-    not starting with ``.`` or space; with ``folders`` up to 8 such parts joined by ``/``.
+    Allowed: a letter, digit or ``_`` (any script), then also ``. + @ = , ( ) [ ] ' & # ! ~ -``
+    and space, up to 255 characters, not ending in ``.`` or space; with ``folders`` up to 32
+    such parts joined by ``/``.
     """
     if not isinstance(value, str):
         return f"is a {type(value).__name__}, not a string"
     pattern = _FOLDER_NAME if folders else _NAME
     if pattern.fullmatch(value) and not value.endswith((" ", ".")):
         return None
-    allowed = "letters, digits and _ . + @ = , - space, not starting with '.'"
+    allowed = "letters, digits, _ then also . + @ = , ( ) [ ] ' & # ! ~ - space; no leading '.'"
     if folders:
         allowed += ", parts joined by '/'"
     return f"{value!r} is not an allowed name ({allowed})"

@@ -60,7 +60,7 @@ def test_validate_flags_path_like_names(tmp_path, column, value):
 
 
 def test_validate_keeps_real_names(tmp_path):
-    data = hostile_dataset(tmp_path, character="anny_f-01", motion="cmu/02_01 walk", style="peeps/peep_00+ink_wash")
+    data = hostile_dataset(tmp_path, character="Ädå (1)", motion="cmu/02_01 walk", style="peeps/peep_00+ink_wash")
     assert validate_dataset(data) == []
 
 
@@ -76,7 +76,7 @@ def test_export_containment_refuses_paths_outside(tmp_path):
 
 def test_names_allow_list():
     assert name_problem("train") is None and name_problem("val") is None
-    for bad in ("..", ".", "", "../a", "a/b", " a", "a\n", "a\x00b", ".hidden"):
+    for bad in ("..", ".", "", "../a", "a/b", " a", "a\n", "a\x00b", ".hidden", "C:x", "a\\b", "a.", "x" * 256):
         assert name_problem(bad) is not None, bad
     assert name_problem("a/b", folders=True) is None and name_problem("a/../b", folders=True) is not None
     assert check_name("train", "split") == "train"
@@ -118,3 +118,11 @@ def test_sample_ids_that_fold_alike_keep_apart_on_export(tmp_path):
         assert len(list((tmp_path / fmt).glob(pattern))) == 3
     stems = {unique_file_stem(s) for s in ["pen/x", "pen x", "pen__x", "..", ".", "a-0123abcd"]}
     assert len(stems) == 6 and "pen__x" in stems and all(not s.startswith(".") for s in stems)
+
+
+def test_render_job_ids_are_visible_shard_names():
+    from renderers.plan import _safe
+
+    for character, motion in (("_x", "walk"), (".hidden", "/m/../..fbx"), ("../../e", "a.")):
+        job_id = f"{_safe(character)}__{_safe(motion)}"
+        assert check_name(job_id, "job id") == job_id and not job_id.startswith((".", "_")), job_id
