@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from rig2sketch.atomic import write_json_atomic
+from rig2sketch.images import ImageError, load_image
 from stylizers.config import BUNDLED
 
 BUNDLED_BANK = Path(__file__).resolve().parents[1] / "data" / "styles"
@@ -95,13 +96,12 @@ class StyleBank:
         entry = self._by_id[style_id]
         path = self.root / entry.file
         try:
-            with Image.open(path) as im:
-                im = im.convert("RGB")
-                scale = max_side / max(im.size)
-                size = (max(8, round(im.width * scale)), max(8, round(im.height * scale)))
-                im = im.resize(size, Image.Resampling.LANCZOS)
-                return np.asarray(im, np.float32) / 255.0
-        except (OSError, UnidentifiedImageError) as err:
+            im = Image.fromarray(load_image(path))
+            scale = max_side / max(im.size)
+            size = (max(8, round(im.width * scale)), max(8, round(im.height * scale)))
+            im = im.resize(size, Image.Resampling.LANCZOS)
+            return np.asarray(im, np.float32) / 255.0
+        except ImageError as err:
             raise StyleBankError(f"style image {path} (id {style_id!r}) cannot be read ({err}); fix or remove "
                                  f"it and delete {self.root / INDEX_NAME} to re-index") from err
 
