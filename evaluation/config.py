@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ARCHS = ("w32", "w48", "w18_small", "small", "tiny")
+HRNET_ARCHS = ("w32", "w48", "w18_small", "small", "tiny")
+BLAZEPOSE_ARCHS = ("blazepose_lite", "blazepose_full", "blazepose_heavy")
+ARCHS = HRNET_ARCHS + BLAZEPOSE_ARCHS
 REFINES = ("dark", "quarter", "none")
-AUGMENT_PRESETS = ("none", "standard", "seed", "strong")
+AUGMENT_PRESETS = ("none", "standard", "seed", "strong", "drawing")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -18,8 +20,10 @@ def _check(ok: bool, key: str, allowed: str, value: object) -> None:
 
 @dataclass
 class ModelConfig:
-    """Top-down HRNet: input (width x height) crops, heatmaps at 1/4 of that, Gaussian sigma in
-    heatmap cells (2 for 64x48 maps)."""
+    """Top-down pose model: input (width x height) crops. HRNet: heatmaps at 1/4 of that,
+    Gaussian sigma in heatmap cells (2 for 64x48 maps). BlazePose (``blazepose_*``, regression
+    of landmarks from MediaPipe's pretrained network): 256 x 256 square crops; sigma and refine
+    are unused."""
 
     arch: str = "w32"
     num_joints: int = 17
@@ -39,6 +43,10 @@ class ModelConfig:
         _check(0.5 <= self.sigma <= 10, "model.sigma", "0.5..10 heatmap cells", self.sigma)
         _check(1.0 <= self.padding <= 2.0, "model.padding", "1.0..2.0", self.padding)
         _check(self.refine in REFINES, "model.refine", f"one of {REFINES}", self.refine)
+        if self.arch in BLAZEPOSE_ARCHS:
+            _check(self.input_size == (256, 256), "model.input_width/input_height",
+                   "256 x 256 for BlazePose (set model.input_width=256 model.input_height=256)", self.input_size)
+            _check(self.num_joints == 17, "model.num_joints", "17 (COCO) for BlazePose", self.num_joints)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -54,7 +62,8 @@ class AugmentConfig:
     """Training augmentation. The crop itself is jittered (scale, rotation, flip with
     left/right swap) in every preset but "none"; "seed" adds the thesis's Albumentations set
     (affine, blurs, multiplicative and Gaussian noise); "strong" adds photometric and
-    occlusion transforms on top."""
+    occlusion transforms on top; "drawing" adds hand-drawn line and paper effects
+    (``evaluation.drawing_augment``) before the seed's blurs and noise."""
 
     preset: str = "standard"
     scale_factor: float = 0.35
@@ -94,6 +103,7 @@ class TrainConfig:
     val_datasets: list[str] = field(default_factory=list)
     init: str = ""
     init_strict: bool = True
+    freeze_layers: int = 0
     epochs: int = 10
     max_steps: int = 0
     batch_size: int = 32
@@ -111,6 +121,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, "train.epochs", ">= 1", self.epochs)
+        _check(self.freeze_layers >= 0, "train.freeze_layers", ">= 0 (the first N layers with weights kept fixed)",
+               self.freeze_layers)
         _check(self.max_steps >= 0, "train.max_steps", ">= 0 (0 = no limit)", self.max_steps)
         _check(self.batch_size >= 1, "train.batch_size", ">= 1", self.batch_size)
         _check(0 < self.lr < 1, "train.lr", "0 < lr < 1", self.lr)
