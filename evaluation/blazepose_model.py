@@ -6,6 +6,11 @@ BlazePose landmarks that are COCO keypoints (``COCO_FROM_BLAZEPOSE``): L1 on x, 
 pixels / crop size where the joint is labelled and inside the crop, plus a small binary
 cross-entropy on the visibility logit (target: labelled visible, v == 2, and inside). The
 other 22 landmarks, the heatmaps and the world landmarks are left untrained.
+
+Contour renders seen from the back look much like the front, so the labels' left and right
+are often undecidable from the lines; plain L1 then pulls each pair to its midpoint (the
+prediction collapses onto the body's centre line). ``train.swap_tolerant`` scores each sample
+against the better of its labels and their left/right swap instead.
 """
 
 from __future__ import annotations
@@ -56,18 +61,34 @@ def coco_landmarks(out: dict[str, torch.Tensor]) -> torch.Tensor:
     return out["landmarks"][:, list(COCO_FROM_BLAZEPOSE)].float()
 
 
-def landmark_loss(lm: torch.Tensor, keypoints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """L1 coordinates (/ crop size) + ``VISIBILITY_WEIGHT`` x visibility BCE; ``lm`` ``B, 17, 5``,
-    ``keypoints`` ``B, 17, 3`` in crop pixels."""
+def _swap_sides(keypoints: torch.Tensor) -> torch.Tensor:
+    perm = list(range(keypoints.shape[1]))
+    for a, b in COCO_FLIP_PAIRS:
+        perm[a], perm[b] = b, a
+    return keypoints[:, perm]
+
+
+def landmark_loss(lm: torch.Tensor, keypoints: torch.Tensor, size: tuple[int, int],
+                  swap_tolerant: bool = False) -> torch.Tensor:
+    """L1 coordinates (/ crop size) + ``VISIBILITY_WEIGHT`` x visibility BCE, per sample then
+    averaged; ``lm`` ``B, 17, 5``, ``keypoints`` ``B, 17, 3`` in crop pixels. ``swap_tolerant``:
+    each sample is scored against its labels or their left/right swap, whichever fits better."""
+    per_sample = _sample_loss(lm, keypoints, size)
+    if swap_tolerant:
+        per_sample = torch.minimum(per_sample, _sample_loss(lm, _swap_sides(keypoints), size))
+    return per_sample.mean()
+
+
+def _sample_loss(lm: torch.Tensor, keypoints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     W, H = size
     x, y, v = keypoints.unbind(-1)
     inside = (x >= 0) & (x < W) & (y >= 0) & (y < H)
-    labelled = (v > 0) & inside
+    labelled = ((v > 0) & inside).float()
     scale = keypoints.new_tensor([W, H])
     err = ((lm[..., :2] - keypoints[..., :2]).abs() / scale).sum(-1)
-    coords = (err * labelled).sum() / labelled.sum().clamp(min=1)
+    coords = (err * labelled).sum(-1) / labelled.sum(-1).clamp(min=1)
     visible = ((v > 1) & inside).float()
-    vis = F.binary_cross_entropy_with_logits(lm[..., 3], visible, reduction="mean")
+    vis = F.binary_cross_entropy_with_logits(lm[..., 3], visible, reduction="none").mean(-1)
     return coords + VISIBILITY_WEIGHT * vis
 
 
@@ -75,10 +96,7 @@ def flip_coco(keypoints: torch.Tensor, width: int) -> torch.Tensor:
     """``B, 17, C`` (x first) predicted on a mirrored crop -> the unmirrored frame."""
     out = keypoints.clone()
     out[..., 0] = width - keypoints[..., 0]
-    perm = list(range(keypoints.shape[1]))
-    for a, b in COCO_FLIP_PAIRS:
-        perm[a], perm[b] = b, a
-    return out[:, perm]
+    return _swap_sides(out)
 
 
 class BlazePoseFamily:
@@ -104,7 +122,7 @@ class BlazePoseFamily:
     def loss(self, model: nn.Module, images: torch.Tensor, keypoints: torch.Tensor, cfg) -> torch.Tensor:
         with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and images.is_cuda):
             out = model(images)
-        return landmark_loss(coco_landmarks(out), keypoints, cfg.model.input_size)
+        return landmark_loss(coco_landmarks(out), keypoints, cfg.model.input_size, cfg.swap_tolerant)
 
     @torch.no_grad()
     def predict(self, model: nn.Module, images: torch.Tensor, cfg) -> tuple[np.ndarray, np.ndarray]:

@@ -104,6 +104,7 @@ class TrainConfig:
     init: str = ""
     init_strict: bool = True
     freeze_layers: int = 0
+    swap_tolerant: bool = False
     epochs: int = 10
     max_steps: int = 0
     batch_size: int = 32
@@ -118,6 +119,7 @@ class TrainConfig:
     max_train_samples: int = 0
     max_val_samples: int = 0
     resume: bool = True
+    log_every_steps: int = 10
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, "train.epochs", ">= 1", self.epochs)
@@ -130,6 +132,7 @@ class TrainConfig:
         _check(self.workers >= 0, "train.workers", ">= 0", self.workers)
         _check(self.device in DEVICES, "train.device", f"one of {DEVICES}", self.device)
         _check(self.val_every_epochs >= 1, "train.val_every_epochs", ">= 1", self.val_every_epochs)
+        _check(self.log_every_steps >= 1, "train.log_every_steps", ">= 1", self.log_every_steps)
         _check(self.max_train_samples >= 0, "train.max_train_samples", ">= 0 (0 = all)", self.max_train_samples)
         _check(self.max_val_samples >= 0, "train.max_val_samples", ">= 0 (0 = all)", self.max_val_samples)
 
@@ -232,7 +235,9 @@ class ExperimentConfig:
 
     ``datasets`` maps names to dataset directories. ``holdout``: characters (and styles)
     never trained on; with ``holdout.characters`` empty, ``auto_holdout`` characters (the
-    last names in sorted order) are held out.
+    last names in sorted order) are held out. ``pretrained`` maps row names to model files
+    scored as they are, without training (``bundled`` = the default ``predict`` model, the
+    BlazePose fine-tuned on rig2sketch's own renders of other characters).
     """
 
     name: str = "thesis_table"
@@ -245,6 +250,7 @@ class ExperimentConfig:
     auto_holdout: int = 1
     train: TrainConfig = field(default_factory=TrainConfig)
     blazepose: bool = True
+    pretrained: dict[str, str] = field(default_factory=dict)
     max_eval_samples: int = 0
 
     def __post_init__(self) -> None:

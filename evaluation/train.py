@@ -166,6 +166,9 @@ def train(cfg: TrainConfig, train_records: list[PoseRecord] | None = None,
             history["loss"].append((step, loss.item()))
             step += 1
             seen += images.shape[0]
+            if step % cfg.log_every_steps == 0 or step == total:
+                rate = seen / max(1e-9, time.perf_counter() - t0)
+                print(f"[train] step {step}/{total} | loss {loss.item():.4f} | {rate:.1f} samples/s", flush=True)
         history["samples_per_s"].append(seen / max(1e-9, time.perf_counter() - t0))
         last_epoch = epoch + 1 == cfg.epochs or step >= total
         if val_records and ((epoch + 1) % cfg.val_every_epochs == 0 or last_epoch):

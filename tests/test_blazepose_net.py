@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from evaluation import stickfigures
-from evaluation.blazepose_model import BlazePoseModel, flip_coco, tflite_path
+from evaluation.blazepose_model import BlazePoseModel, flip_coco, landmark_loss, tflite_path
 from evaluation.blazepose_net import BlazePoseNet, _same_pad
 from evaluation.checkpoints import load_model, read_model_config
 from evaluation.config import AugmentConfig, HoldoutConfig, ModelConfig, TrainConfig
@@ -76,6 +76,24 @@ def test_flip_maps_back_and_swaps_sides() -> None:
     kp[0, 5, 0], kp[0, 6, 0] = 30.0, 200.0  # left shoulder, right shoulder
     back = flip_coco(kp, 256)
     assert back[0, 5, 0] == 256 - 200.0 and back[0, 6, 0] == 256 - 30.0 and back[0, 0, 0] == 246.0
+
+
+def test_swap_tolerant_loss_accepts_mirrored_sides_only_when_asked() -> None:
+    rng = np.random.default_rng(0)
+    kp = torch.from_numpy(np.concatenate([rng.uniform(20, 230, (2, 17, 2)), np.full((2, 17, 1), 2.0)], -1)).float()
+    swapped = flip_coco(flip_coco(kp, 256), 256)  # x back where it was, sides swapped twice = identity
+    assert torch.allclose(swapped, kp)
+    mirrored = kp.clone()
+    for a, b in ((5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (1, 2), (3, 4)):
+        mirrored[:, [a, b]] = kp[:, [b, a]]
+    lm = torch.zeros(2, 17, 5)
+    lm[..., :2] = mirrored[..., :2]
+    lm[..., 3] = 20.0  # confidently visible
+    plain = landmark_loss(lm, kp, (256, 256)).item()
+    tolerant = landmark_loss(lm, kp, (256, 256), swap_tolerant=True).item()
+    assert tolerant < 1e-6 < 0.05 < plain
+    lm[..., :2] = kp[..., :2] + 2.56  # 1% of the crop off in x and y
+    assert landmark_loss(lm, kp, (256, 256), swap_tolerant=True).item() == pytest.approx(0.02, abs=1e-4)
 
 
 def test_registry_and_config_errors() -> None:
