@@ -3,8 +3,8 @@
 The network is ``evaluation.blazepose_net.BlazePoseNet`` built from MediaPipe's ``.tflite``
 file, so ``build`` starts from the converted pretrained weights. The loss is on the 17
 BlazePose landmarks that are COCO keypoints (``COCO_FROM_BLAZEPOSE``): L1 on x, y in crop
-pixels / crop size where the joint is labelled and inside the crop, plus a small binary
-cross-entropy on the visibility logit (target: labelled visible, v == 2, and inside). The
+pixels / crop size where the joint is labelled and inside the crop (a visibility term is
+available, ``VISIBILITY_WEIGHT``, and off: see there). The
 other 22 landmarks, the heatmaps and the world landmarks are left untrained.
 
 Contour renders seen from the back look much like the front, so the labels' left and right
@@ -29,7 +29,10 @@ from rig2sketch.skeleton import COCO_FLIP_PAIRS
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "data" / "weights" / "blazepose"
 VARIANTS = ("lite", "full", "heavy")
-VISIBILITY_WEIGHT = 0.1
+# rig2sketch's visibility flags (occluded by the body) are not BlazePose's "visibility": with a
+# weight of 0.1 the BCE was ~70% of the first fine-tune's loss and its gradient undid the landmarks
+# (mean error 15 -> 26 px on training crops while the total loss fell). Coordinates only.
+VISIBILITY_WEIGHT = 0.0
 # ImageNet statistics of evaluation.data.normalize, undone before the network (it wants [0, 1]).
 _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 _STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -70,7 +73,7 @@ def _swap_sides(keypoints: torch.Tensor) -> torch.Tensor:
 
 def landmark_loss(lm: torch.Tensor, keypoints: torch.Tensor, size: tuple[int, int],
                   swap_tolerant: bool = False) -> torch.Tensor:
-    """L1 coordinates (/ crop size) + ``VISIBILITY_WEIGHT`` x visibility BCE, per sample then
+    """L1 coordinates (/ crop size) [+ ``VISIBILITY_WEIGHT`` x visibility BCE], per sample then
     averaged; ``lm`` ``B, 17, 5``, ``keypoints`` ``B, 17, 3`` in crop pixels. ``swap_tolerant``:
     each sample is scored against its labels or their left/right swap, whichever fits better."""
     per_sample = _sample_loss(lm, keypoints, size)
@@ -87,6 +90,8 @@ def _sample_loss(lm: torch.Tensor, keypoints: torch.Tensor, size: tuple[int, int
     scale = keypoints.new_tensor([W, H])
     err = ((lm[..., :2] - keypoints[..., :2]).abs() / scale).sum(-1)
     coords = (err * labelled).sum(-1) / labelled.sum(-1).clamp(min=1)
+    if not VISIBILITY_WEIGHT:
+        return coords
     visible = ((v > 1) & inside).float()
     vis = F.binary_cross_entropy_with_logits(lm[..., 3], visible, reduction="none").mean(-1)
     return coords + VISIBILITY_WEIGHT * vis

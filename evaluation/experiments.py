@@ -100,7 +100,8 @@ def score_model(model_path: str, sets: dict[str, list[PoseRecord]], device: str 
 
 
 def pretrained_path(value: str) -> str:
-    """A ``pretrained`` row's model file; ``bundled`` is the default ``predict`` model."""
+    """A ``pretrained`` row's model: a file, ``blazepose_lite|full|heavy`` (MediaPipe's weights),
+    or ``bundled`` (the default ``predict`` model)."""
     return str(DEFAULT_CHECKPOINT) if value == "bundled" else value
 
 

@@ -117,7 +117,7 @@ def test_two_step_fine_tune_lowers_the_loss_and_loads_strictly(shard_dir, tmp_pa
     torch.set_num_threads(2)
     records = load_shard_records([shard_dir], None, HoldoutConfig())
     cfg = TrainConfig(out_dir=str(tmp_path / "ft"), model=BP, augment=AugmentConfig(preset="none"), epochs=2,
-                      max_steps=2, batch_size=3, lr=1e-4, warmup_steps=1, device="cpu", freeze_layers=15,
+                      max_steps=2, batch_size=3, lr=1e-5, warmup_steps=1, device="cpu", freeze_layers=15,
                       resume=False)
     batch = next(iter(torch.utils.data.DataLoader(TopDownDataset(records, BP), batch_size=3)))
     family = pose_model("blazepose_full")
