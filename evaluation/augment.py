@@ -5,7 +5,8 @@ Two parts, both driven by one ``rng``:
   the crop's affine matrix, so the image is resampled once; a flip swaps left/right keypoints
   (``rig2sketch.skeleton.COCO_FLIP_PAIRS``);
 - an Albumentations pipeline on the crop (presets "seed" and "strong"): the seed thesis's set
-  (affine, blurs, multiplicative and Gaussian noise) and more.
+  (affine, blurs, multiplicative and Gaussian noise) and more; "drawing" puts the hand-drawn
+  look of ``evaluation.drawing_augment`` before the seed's blurs and noise.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 
 from evaluation.config import AugmentConfig
+from evaluation.drawing_augment import DrawingPipeline
 from rig2sketch.registry import Registry
 
 PIPELINES: Registry[Callable[[], A.Compose | None]] = Registry("augmentation preset")
@@ -68,6 +70,13 @@ def _strong() -> A.Compose:
         A.CoarseDropout(num_holes_range=(1, 3), hole_height_range=(0.05, 0.15), hole_width_range=(0.05, 0.15),
                         fill=WHITE, p=0.3),
     ])
+
+
+@PIPELINES.register("drawing")
+def _drawing() -> DrawingPipeline:
+    """Hand-drawn look (``evaluation.drawing_augment``: wobble, stroke breaks, line weight,
+    paper), then the seed's blurs and noise."""
+    return DrawingPipeline(_compose(_seed_transforms()[1:]))
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,32 @@ def extract_from_wheel(wheel: str | Path, out: str | Path = DEFAULT_MODEL) -> Pa
     return out
 
 
+NPM_PACKAGE = "@mediapipe/pose@0.5.1675469404"  # Apache-2.0; ships lite, full and heavy
+
+
+def extract_from_npm(tarball: str | Path, variants: tuple[str, ...] = ("lite", "heavy"),
+                     out_dir: str | Path = DEFAULT_MODEL.parent) -> list[Path]:
+    """Copy ``pose_landmark_<variant>.tflite`` out of ``npm pack {NPM_PACKAGE}``'s tarball
+    (the optional setup step ``make blazepose-models``); the files are not kept in git."""
+    import tarfile
+
+    out_dir = Path(out_dir)
+    written = []
+    with tarfile.open(tarball, "r:gz") as tar:
+        for variant in variants:
+            member = f"package/pose_landmark_{variant}.tflite"
+            try:
+                data = tar.extractfile(member).read()
+            except KeyError as err:
+                raise FileNotFoundError(f"{tarball} has no {member}; pack {NPM_PACKAGE}") from err
+            path = out_dir / f"pose_landmark_{variant}.tflite"
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+            written.append(path)
+    return written
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 

@@ -12,13 +12,18 @@ from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 
 from rig2sketch.atomic import atomic_path
-from evaluation.config import ModelConfig
-from evaluation.hrnet import PoseHRNet, build_hrnet, load_weights
+from evaluation.config import BLAZEPOSE_ARCHS, ModelConfig
+from evaluation.pose_models import pose_model
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "data" / "weights" / "hrnet" / "rig2sketch_hrnet.safetensors"
+WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "weights"
+# The default model of `predict`: MediaPipe's BlazePose full (the bundled .tflite, run in torch).
+# Fine-tunes on rig2sketch renders have not beaten it yet on held-out sets (benchmarks/RESULTS.md,
+# "Data value"), so none is bundled. The small HRNet stays available by path.
+DEFAULT_CHECKPOINT = "blazepose_full"
+HRNET_CHECKPOINT = WEIGHTS / "hrnet" / "rig2sketch_hrnet.safetensors"
 
 
-def save_model(model: PoseHRNet, cfg: ModelConfig, path: str | Path, extra: dict | None = None,
+def save_model(model: torch.nn.Module, cfg: ModelConfig, path: str | Path, extra: dict | None = None,
                half: bool = False) -> Path:
     """Write weights + ``ModelConfig`` (and ``extra`` notes) to a safetensors file atomically;
     ``half`` stores fp16 (loading converts back to the model's dtype)."""
@@ -57,13 +62,18 @@ def load_state(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def load_model(path: str | Path, cfg: ModelConfig | None = None) -> tuple[PoseHRNet, ModelConfig]:
-    """Build the HRNet a checkpoint needs and load it. A rig2sketch file brings its own config;
-    a foreign one uses ``cfg`` (its arch must match the file)."""
+def load_model(path: str | Path, cfg: ModelConfig | None = None) -> tuple[torch.nn.Module, ModelConfig]:
+    """Build the pose model a checkpoint needs (``evaluation.pose_models``) and load it strictly.
+    A rig2sketch file brings its own config; a foreign one uses ``cfg`` (its arch must match).
+    ``blazepose_lite|full|heavy`` instead of a path: MediaPipe's pretrained network as it is."""
+    if str(path) in BLAZEPOSE_ARCHS:
+        mcfg = ModelConfig(arch=str(path), input_width=256, input_height=256)
+        return pose_model(mcfg.arch).build(mcfg).eval(), mcfg
     stored = read_model_config(path)
     cfg = stored or cfg
     if cfg is None:
         raise ValueError(f"{path} carries no rig2sketch model config; pass evaluation.model (arch, input size)")
-    model = build_hrnet(cfg.arch, cfg.num_joints)
-    load_weights(model, load_state(path))
+    family = pose_model(cfg.arch)
+    model = family.build(cfg)
+    family.load(model, load_state(path))
     return model.eval(), cfg

@@ -98,10 +98,12 @@ def pck(gt_keypoints: np.ndarray, pred: np.ndarray, threshold: float = 0.2) -> d
 
 
 def score(records: list, keypoints: np.ndarray) -> dict[str, float]:
-    """All metrics of predictions ``N, K, 3`` for records: COCOeval's plus ``PCK`` (mean) and
-    ``PCK_<joint>`` per joint."""
+    """All metrics of predictions ``N, K, 3`` for records: COCOeval's plus ``PCK`` (mean, at 0.2
+    torso), ``PCK@0.1`` (mean, the stricter threshold) and ``PCK_<joint>`` per joint (at 0.2)."""
     metrics = coco_eval(ground_truth(records), detections(records, keypoints))
-    per_joint = pck(np.stack([r.keypoints for r in records]), keypoints)
+    gt = np.stack([r.keypoints for r in records])
+    metrics["PCK@0.1"] = pck(gt, keypoints, 0.1)["mean"]
+    per_joint = pck(gt, keypoints)
     metrics["PCK"] = per_joint.pop("mean")
     metrics.update({f"PCK_{k}": v for k, v in per_joint.items()})
     return metrics

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 
 from evaluation.exporters.registry import EXPORT_FORMATS
 
-ARCHS = ("w32", "w48", "w18_small", "small", "tiny")
+HRNET_ARCHS = ("w32", "w48", "w18_small", "small", "tiny")
+BLAZEPOSE_ARCHS = ("blazepose_lite", "blazepose_full", "blazepose_heavy")
+ARCHS = HRNET_ARCHS + BLAZEPOSE_ARCHS
 REFINES = ("dark", "quarter", "none")
-AUGMENT_PRESETS = ("none", "standard", "seed", "strong")
+AUGMENT_PRESETS = ("none", "standard", "seed", "strong", "drawing")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -20,8 +22,10 @@ def _check(ok: bool, key: str, allowed: str, value: object) -> None:
 
 @dataclass
 class ModelConfig:
-    """Top-down HRNet: input (width x height) crops, heatmaps at 1/4 of that, Gaussian sigma in
-    heatmap cells (2 for 64x48 maps)."""
+    """Top-down pose model: input (width x height) crops. HRNet: heatmaps at 1/4 of that,
+    Gaussian sigma in heatmap cells (2 for 64x48 maps). BlazePose (``blazepose_*``, regression
+    of landmarks from MediaPipe's pretrained network): 256 x 256 square crops; sigma and refine
+    are unused."""
 
     arch: str = "w32"
     num_joints: int = 17
@@ -41,6 +45,10 @@ class ModelConfig:
         _check(0.5 <= self.sigma <= 10, "model.sigma", "0.5..10 heatmap cells", self.sigma)
         _check(1.0 <= self.padding <= 2.0, "model.padding", "1.0..2.0", self.padding)
         _check(self.refine in REFINES, "model.refine", f"one of {REFINES}", self.refine)
+        if self.arch in BLAZEPOSE_ARCHS:
+            _check(self.input_size == (256, 256), "model.input_width/input_height",
+                   "256 x 256 for BlazePose (set model.input_width=256 model.input_height=256)", self.input_size)
+            _check(self.num_joints == 17, "model.num_joints", "17 (COCO) for BlazePose", self.num_joints)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -56,7 +64,8 @@ class AugmentConfig:
     """Training augmentation. The crop itself is jittered (scale, rotation, flip with
     left/right swap) in every preset but "none"; "seed" adds the thesis's Albumentations set
     (affine, blurs, multiplicative and Gaussian noise); "strong" adds photometric and
-    occlusion transforms on top."""
+    occlusion transforms on top; "drawing" adds hand-drawn line and paper effects
+    (``evaluation.drawing_augment``) before the seed's blurs and noise."""
 
     preset: str = "standard"
     scale_factor: float = 0.35
@@ -96,6 +105,8 @@ class TrainConfig:
     val_datasets: list[str] = field(default_factory=list)
     init: str = ""
     init_strict: bool = True
+    freeze_layers: int = 0
+    swap_tolerant: bool = False
     epochs: int = 10
     max_steps: int = 0
     batch_size: int = 32
@@ -110,9 +121,12 @@ class TrainConfig:
     max_train_samples: int = 0
     max_val_samples: int = 0
     resume: bool = True
+    log_every_steps: int = 10
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, "train.epochs", ">= 1", self.epochs)
+        _check(self.freeze_layers >= 0, "train.freeze_layers", ">= 0 (the first N layers with weights kept fixed)",
+               self.freeze_layers)
         _check(self.max_steps >= 0, "train.max_steps", ">= 0 (0 = no limit)", self.max_steps)
         _check(self.batch_size >= 1, "train.batch_size", ">= 1", self.batch_size)
         _check(0 < self.lr < 1, "train.lr", "0 < lr < 1", self.lr)
@@ -120,6 +134,7 @@ class TrainConfig:
         _check(self.workers >= 0, "train.workers", ">= 0", self.workers)
         _check(self.device in DEVICES, "train.device", f"one of {DEVICES}", self.device)
         _check(self.val_every_epochs >= 1, "train.val_every_epochs", ">= 1", self.val_every_epochs)
+        _check(self.log_every_steps >= 1, "train.log_every_steps", ">= 1", self.log_every_steps)
         _check(self.max_train_samples >= 0, "train.max_train_samples", ">= 0 (0 = all)", self.max_train_samples)
         _check(self.max_val_samples >= 0, "train.max_val_samples", ">= 0 (0 = all)", self.max_val_samples)
 
@@ -222,7 +237,9 @@ class ExperimentConfig:
 
     ``datasets`` maps names to dataset directories. ``holdout``: characters (and styles)
     never trained on; with ``holdout.characters`` empty, ``auto_holdout`` characters (the
-    last names in sorted order) are held out.
+    last names in sorted order) are held out. ``pretrained`` maps row names to model files
+    scored as they are, without training (``bundled`` = the default ``predict`` model, the
+    BlazePose fine-tuned on rig2sketch's own renders of other characters).
     """
 
     name: str = "thesis_table"
@@ -235,6 +252,7 @@ class ExperimentConfig:
     auto_holdout: int = 1
     train: TrainConfig = field(default_factory=TrainConfig)
     blazepose: bool = True
+    pretrained: dict[str, str] = field(default_factory=dict)
     max_eval_samples: int = 0
 
     def __post_init__(self) -> None:

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -19,6 +18,7 @@ from torch.utils.data import Dataset
 from evaluation import heatmaps, topdown
 from evaluation.augment import PhotometricAugment, sample_jitter, swap_left_right
 from evaluation.config import AugmentConfig, HoldoutConfig, ModelConfig
+from rig2sketch.images import load_image
 from rig2sketch.skeleton import COCO_FLIP_PAIRS
 from shards import decode_png, iter_samples
 
@@ -110,13 +110,11 @@ def load_coco_records(images_dir: str, annotations: str, max_samples: int = 0) -
 
 
 def read_image(record: PoseRecord) -> np.ndarray:
-    """``H, W, 3`` uint8 RGB of a record."""
+    """``H, W, 3`` uint8 RGB of a record: shard PNG bytes, or a user's file through
+    ``rig2sketch.images.load_image`` (transparency onto white, EXIF orientation, any mode)."""
     if isinstance(record.image, bytes):
         return topdown.to_rgb(decode_png(record.image))
-    image = cv2.imread(record.image, cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"cannot read image {record.image}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return load_image(record.image)
 
 
 def normalize(crop: np.ndarray) -> torch.Tensor:

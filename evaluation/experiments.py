@@ -31,7 +31,7 @@ import numpy as np
 
 from rig2sketch.atomic import atomic_path, write_text_atomic
 from evaluation import blazepose
-from evaluation.checkpoints import load_model
+from evaluation.checkpoints import DEFAULT_CHECKPOINT, load_model
 from evaluation.coco_eval import score
 from evaluation.config import EvaluateConfig, ExperimentConfig, HoldoutConfig, TrainConfig, VariantConfig
 from evaluation.data import PoseRecord, load_coco_records, load_shard_records
@@ -97,6 +97,12 @@ def score_model(model_path: str, sets: dict[str, list[PoseRecord]], device: str 
     dev = pick_device(device)
     model.to(dev)
     return {name: score(recs, predict_records(model, recs, mcfg, dev, batch_size)) for name, recs in sets.items()}
+
+
+def pretrained_path(value: str) -> str:
+    """A ``pretrained`` row's model: a file, ``blazepose_lite|full|heavy`` (MediaPipe's weights),
+    or ``bundled`` (the default ``predict`` model)."""
+    return str(DEFAULT_CHECKPOINT) if value == "bundled" else value
 
 
 def score_blazepose(sets: dict[str, list[PoseRecord]]) -> dict[str, dict[str, float]]:
@@ -183,6 +189,8 @@ def run_experiment(cfg: ExperimentConfig) -> Path:
     results, trained = {}, {}
     if cfg.blazepose:
         results[BLAZEPOSE_ROW] = score_blazepose(sets)
+    for name, path in cfg.pretrained.items():
+        results[name] = score_model(pretrained_path(path), sets, cfg.train.device, cfg.train.batch_size)
     for variant in cfg.variants:
         trained[variant.name] = train_variant(variant, cfg, holdout)
         results[variant.name] = score_model(trained[variant.name]["model"], sets, cfg.train.device,

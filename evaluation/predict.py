@@ -19,13 +19,13 @@ import numpy as np
 
 from rig2sketch.atomic import write_text_atomic
 from rig2sketch.drawing import draw_pose
+from rig2sketch.images import IMAGE_SUFFIXES, image_size
 from evaluation.checkpoints import DEFAULT_CHECKPOINT, load_model
 from evaluation.coco_eval import detections
 from evaluation.config import PredictConfig
 from evaluation.data import PoseRecord, read_image
 from evaluation.train import pick_device, predict_records
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
 def image_records(images_dir: str | Path, boxes: str = "") -> list[PoseRecord]:
@@ -46,7 +46,7 @@ def image_records(images_dir: str | Path, boxes: str = "") -> list[PoseRecord]:
         raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
     records = []
     for i, path in enumerate(files):
-        h, w = cv2.imread(str(path), cv2.IMREAD_UNCHANGED).shape[:2]
+        w, h = image_size(path)
         records.append(PoseRecord(path.name, str(path), w, h, empty, np.array([0, 0, w, h], np.float32), 0.0,
                                   image_id=i + 1))
     return records

@@ -1,4 +1,5 @@
-"""Training HRNet on rig2sketch datasets: loop, validation, checkpoints, resume, curves.
+"""Training pose models (HRNet, BlazePose; ``evaluation.pose_models``) on rig2sketch datasets:
+loop, validation, checkpoints, resume, curves.
 
 ``train(cfg)`` writes under ``cfg.out_dir``: ``last.pt`` (resumable state), ``model.safetensors``
 (final weights + model config), ``best.safetensors`` (best validation AP), ``history.json``
@@ -22,25 +23,17 @@ import torch
 from torch.utils.data import DataLoader
 
 from rig2sketch.atomic import atomic_path, write_text_atomic
-from evaluation import heatmaps
 from evaluation.checkpoints import load_state, save_model
 from evaluation.coco_eval import score
 from evaluation.config import ModelConfig, TrainConfig
-from evaluation.data import PoseRecord, TopDownDataset, crop_to_image, load_shard_records, make_targets
-from evaluation.hrnet import PoseHRNet, build_hrnet, load_weights
-from rig2sketch.skeleton import COCO_FLIP_PAIRS
+from evaluation.data import PoseRecord, TopDownDataset, crop_to_image, load_shard_records
+from evaluation.pose_models import pose_model
 
 
 def pick_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("device=cuda but no CUDA device is visible; use device=cpu or auto")
     return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else "cpu" if name == "auto" else name)
-
-
-def joints_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """HRNet's JointsMSELoss: 0.5 x mean squared error over weighted heatmaps ``B, K, h, w``."""
-    w = weight[..., None, None]
-    return 0.5 * ((pred.float() * w - target * w) ** 2).mean()
 
 
 def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
@@ -51,24 +44,34 @@ def lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
+def freeze_first(model: torch.nn.Module, layers: int) -> int:
+    """Keep the first ``layers`` modules that own weights (in definition order, which is graph
+    order for both HRNet and BlazePose) fixed; returns the number of frozen tensors."""
+    owners = [m for m in model.modules() if any(True for _ in m.parameters(recurse=False))]
+    frozen = 0
+    for module in owners[:layers]:
+        for p in module.parameters(recurse=False):
+            p.requires_grad_(False)
+            frozen += 1
+    return frozen
+
+
 @torch.no_grad()
-def predict_records(model: PoseHRNet, records: list[PoseRecord], cfg: ModelConfig, device: torch.device,
+def predict_records(model: torch.nn.Module, records: list[PoseRecord], cfg: ModelConfig, device: torch.device,
                     batch_size: int = 32, workers: int = 0) -> np.ndarray:
     """Keypoints ``N, K, 3`` (x, y, score) in image pixels for each record's box."""
     model.eval()
+    family = pose_model(cfg.arch)
     loader = DataLoader(TopDownDataset(records, cfg), batch_size=batch_size, shuffle=False, num_workers=workers)
     out = []
     for batch in loader:
-        images = batch["image"].to(device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            hm = heatmaps.predict_heatmaps(model, images, cfg.flip_test, COCO_FLIP_PAIRS)
-        xy, conf = heatmaps.decode(hm.float().cpu().numpy(), cfg.input_size, cfg.sigma, cfg.refine)
+        xy, conf = family.predict(model, batch["image"].to(device), cfg)
         xy = crop_to_image(xy, batch["matrix"].numpy())
         out.append(np.concatenate([xy, conf[..., None]], -1))
     return np.concatenate(out).astype(np.float32)
 
 
-def evaluate_model(model: PoseHRNet, records: list[PoseRecord], cfg: ModelConfig, device: torch.device,
+def evaluate_model(model: torch.nn.Module, records: list[PoseRecord], cfg: ModelConfig, device: torch.device,
                    batch_size: int = 32) -> dict[str, float]:
     return score(records, predict_records(model, records, cfg, device, batch_size))
 
@@ -82,7 +85,7 @@ def plot_curves(history: dict, path: Path) -> Path:
         k = max(2, len(losses) // 20)
         smooth = np.convolve(losses, np.ones(k) / k, mode="valid")
         a.plot(steps[k - 1:], smooth, color="tab:blue", label=f"mean of {k}")
-    a.set(xlabel="step", ylabel="heatmap MSE", title="training loss", yscale="log")
+    a.set(xlabel="step", ylabel="loss", title="training loss", yscale="log")
     a.legend()
     if history["val"]:
         epochs = [v["epoch"] for v in history["val"]]
@@ -118,11 +121,14 @@ def train(cfg: TrainConfig, train_records: list[PoseRecord] | None = None,
     out.mkdir(parents=True, exist_ok=True)
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
-    model = build_hrnet(cfg.model.arch, cfg.model.num_joints)
+    family = pose_model(cfg.model.arch)
+    model = family.build(cfg.model)
     if cfg.init:
-        load_weights(model, load_state(cfg.init), strict=cfg.init_strict)
+        family.load(model, load_state(cfg.init), strict=cfg.init_strict)
+    freeze_first(model, cfg.freeze_layers)
     model.to(device).to(memory_format=torch.channels_last)
-    optim = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                              weight_decay=cfg.weight_decay)
     dataset = TopDownDataset(train_records, cfg.model, cfg.augment, seed=cfg.seed)
     steps_per_epoch = max(1, len(dataset) // cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
@@ -136,7 +142,6 @@ def train(cfg: TrainConfig, train_records: list[PoseRecord] | None = None,
         model.load_state_dict(state["model"])
         optim.load_state_dict(state["optim"])
         start_epoch, step, history, best = state["epoch"], state["step"], state["history"], state["best"]
-    use_bf16 = cfg.bf16 and device.type == "cuda"
     generator = torch.Generator().manual_seed(cfg.seed)
     for epoch in range(start_epoch, cfg.epochs):
         if step >= total:
@@ -154,16 +159,16 @@ def train(cfg: TrainConfig, train_records: list[PoseRecord] | None = None,
             for group in optim.param_groups:
                 group["lr"] = lr_at(step, total, cfg)
             images = batch["image"].to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            target, weight = make_targets(batch["keypoints"].to(device), cfg.model)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                pred = model(images)
-            loss = joints_mse(pred, target, weight)
+            loss = family.loss(model, images, batch["keypoints"].to(device), cfg)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()
             history["loss"].append((step, loss.item()))
             step += 1
             seen += images.shape[0]
+            if step % cfg.log_every_steps == 0 or step == total:
+                rate = seen / max(1e-9, time.perf_counter() - t0)
+                print(f"[train] step {step}/{total} | loss {loss.item():.4f} | {rate:.1f} samples/s", flush=True)
         history["samples_per_s"].append(seen / max(1e-9, time.perf_counter() - t0))
         last_epoch = epoch + 1 == cfg.epochs or step >= total
         if val_records and ((epoch + 1) % cfg.val_every_epochs == 0 or last_epoch):

@@ -113,6 +113,8 @@ def experiment_flow(cmd: EvaluateCommand) -> Path:
     results, trained = {}, {}
     if exp.blazepose:
         results[experiments.BLAZEPOSE_ROW] = blazepose_task(sets)
+    for name, path in exp.pretrained.items():
+        results[name] = score_task(experiments.pretrained_path(path), sets, exp.train.device, exp.train.batch_size)
     # Variants train one after another: each uses every core (torch threads), so running
     # them side by side would only contend.
     for variant in exp.variants:

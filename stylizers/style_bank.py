@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from rig2sketch.atomic import write_json_atomic
+from rig2sketch.images import ImageError, load_image
 from rig2sketch.safe_paths import UnsafePathError, contained
 from stylizers.config import BUNDLED
 
@@ -108,16 +109,15 @@ class StyleBank:
         """The style image as ``H, W, 3`` float32 RGB in [0, 1], longer side resized to ``max_side``."""
         path = self.path_of(style_id)
         try:
-            with Image.open(path) as im:
-                if min(im.size) < MIN_SIDE:
-                    raise StyleBankError(f"style image {path} (id {style_id!r}) is {im.width}x{im.height} px: style "
-                                         f"images need at least {MIN_SIDE} px per side; replace or remove it")
-                im = im.convert("RGB")
-                scale = max_side / max(im.size)
-                size = (max(8, round(im.width * scale)), max(8, round(im.height * scale)))
-                im = im.resize(size, Image.Resampling.LANCZOS)
-                return np.asarray(im, np.float32) / 255.0
-        except (OSError, UnidentifiedImageError) as err:
+            im = Image.fromarray(load_image(path))
+            if min(im.size) < MIN_SIDE:
+                raise StyleBankError(f"style image {path} (id {style_id!r}) is {im.width}x{im.height} px: style "
+                                     f"images need at least {MIN_SIDE} px per side; replace or remove it")
+            scale = max_side / max(im.size)
+            size = (max(8, round(im.width * scale)), max(8, round(im.height * scale)))
+            im = im.resize(size, Image.Resampling.LANCZOS)
+            return np.asarray(im, np.float32) / 255.0
+        except ImageError as err:
             raise StyleBankError(f"style image {path} (id {style_id!r}) cannot be read ({err}); fix or remove "
                                  f"it and delete {self.root / INDEX_NAME} to re-index") from err
 

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import torch
 
+from rig2sketch.images import load_image
 from stylizers.adain import DECODER_FILE, ENCODER_FILE, mean_std, official_decoder, adain, save_safetensors_fp16
 from stylizers.config import STYLIZER_TRAINERS, StylizerTrainer, TrainStylizerConfig
 from stylizers.style_bank import StyleBank
@@ -61,7 +62,7 @@ def load_content(sources: list[str], bank: StyleBank) -> list[np.ndarray]:
                 images.append(img[..., :3] if img.ndim == 3 else np.repeat(img[..., None], 3, 2))
         else:
             for f in sorted(f for f in p.rglob("*") if f.suffix.lower() in (".png", ".jpg", ".jpeg")):
-                images.append(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0)
+                images.append(load_image(f).astype(np.float32) / 255.0)
     if not images:
         raise ValueError(f"no content images found in {sources}")
     return images

@@ -62,11 +62,27 @@ def test_every_group_option_composes(name, group, option):
     assert isinstance(cfg, resolve_ref(COMMANDS[name].schema))
 
 
+# Recipes that replace a command's own keys (README: ``rig2sketch train evaluation@_global_=train_blazepose``):
+# (command, override, a key the recipe sets, its value).
+RECIPES = [("train", "evaluation@_global_=train_blazepose", "model.arch", "blazepose_full")]
+
+
+@pytest.mark.parametrize("name,override,key,value", RECIPES)
+def test_recipe_presets_compose(name, override, key, value):
+    cfg = compose(name, REQUIRED.get(name, []) + [override])
+    assert isinstance(cfg, resolve_ref(COMMANDS[name].schema))
+    node = cfg
+    for part in key.split("."):
+        node = getattr(node, part)
+    assert node == value
+
+
 def test_every_yaml_under_configs_is_composed_by_some_test():
     """A preset nobody composes can rot: every file is a command's config, an option composed
     above, or named from another config's defaults list (and composed through it)."""
     covered = {CONFIG_DIR / f"{name}.yaml" for name in COMMANDS}
     covered |= {CONFIG_DIR / group.split("@")[0] / f"{option}.yaml" for _, group, option in group_options()}
+    covered |= {CONFIG_DIR / o.split("@")[0] / f"{o.split('=')[1]}.yaml" for _, o, _, _ in RECIPES}
     for path in list(covered):
         covered |= {CONFIG_DIR / g / f"{o}.yaml" for g, _, o in defaults_entries(path)}
         covered |= {path.parent / f"{o}.yaml" for o in re.findall(r"^\s*-\s*([a-z_]+)\s*$", path.read_text(), re.M)}

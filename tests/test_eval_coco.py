@@ -40,6 +40,7 @@ def test_ground_truth_predictions_score_one_and_shifted_lower(records) -> None:
     far = score(records, predictions(records, 8.0))
     assert 1.0 > near["AP"] > far["AP"] >= 0.0
     assert near["PCK"] >= far["PCK"]
+    assert exact["PCK@0.1"] == 1.0 and near["PCK@0.1"] <= near["PCK"] and far["PCK@0.1"] <= far["PCK"]
 
 
 def test_sets_without_face_points_score_on_the_joints_they_have(records) -> None:

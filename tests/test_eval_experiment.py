@@ -27,20 +27,22 @@ def test_thesis_table_at_toy_size(tmp_path) -> None:
         train=TrainConfig(model=ModelConfig(arch="tiny", input_width=64, input_height=64, sigma=1.0),
                           augment=AugmentConfig(), epochs=1, max_steps=2, batch_size=4, device="cpu",
                           val_every_epochs=5),
+        pretrained={"BlazePose full (torch)": "blazepose_full"},
     )
     assert effective_holdout(cfg).characters == ["c"]
     table = run_experiment(cfg)
     text = table.read_text()
     assert "| thin | standard |" in text and BLAZEPOSE_ROW in text and "thin (4)" in text
     rows = list(csv.DictReader((tmp_path / "exp" / "results.csv").open()))
-    assert len(rows) == 3 * 2
-    assert {r["training_data"] for r in rows} == {"thin", "thin + grey, seed aug", BLAZEPOSE_ROW}
+    assert len(rows) == 4 * 2
+    assert {r["training_data"] for r in rows} == {"thin", "thin + grey, seed aug", BLAZEPOSE_ROW,
+                                                  "BlazePose full (torch)"}
     for r in rows:
         assert 0.0 <= float(r["AP"]) <= 1.0 and int(r["samples"]) == 4
     trained = [r for r in rows if r["training_data"] == "thin"]
     assert all(int(r["train_samples"]) == 8 for r in trained)
     cv = (tmp_path / "exp" / "cross_validation.md").read_text()
-    assert "| thin + grey, seed aug |" in cv and BLAZEPOSE_ROW not in cv
+    assert "| thin + grey, seed aug |" in cv and BLAZEPOSE_ROW not in cv and "BlazePose full (torch)" not in cv
     assert (tmp_path / "exp" / "results.png").stat().st_size > 5000
     assert (tmp_path / "exp" / "variants" / "thin_grey_seed_aug" / "model.safetensors").exists()
 
