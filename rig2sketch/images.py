@@ -40,12 +40,12 @@ def _open(source: str | Path | bytes) -> tuple[Image.Image, str]:
     return im, name
 
 
-def _check_size(width: int, height: int, name: str) -> None:
+def _check_size(width: int, height: int, name: str, min_side: int = MIN_SIDE) -> None:
     if width * height > MAX_PIXELS:
         raise ImageError(f"{name}: {width}x{height} pixels is over the {MAX_PIXELS:,}-pixel limit (a decompression "
                          "bomb or an oversized scan); downscale it first")
-    if min(width, height) < MIN_SIDE:
-        raise ImageError(f"{name}: {width}x{height} pixels is too small to hold a figure (under {MIN_SIDE} px a "
+    if min(width, height) < min_side:
+        raise ImageError(f"{name}: {width}x{height} pixels is too small to hold a figure (under {min_side} px a "
                          "side); give the full-size image")
 
 
@@ -82,10 +82,11 @@ def load_image(source: str | Path | bytes, background: int = PAPER) -> np.ndarra
             raise ImageError(f"{name}: the image data is damaged or truncated ({err}); re-export the file") from err
 
 
-def image_size(source: str | Path | bytes) -> tuple[int, int]:
-    """(width, height) as ``load_image`` returns it (EXIF rotation applied), read from the header."""
+def image_size(source: str | Path | bytes, min_side: int = MIN_SIDE) -> tuple[int, int]:
+    """(width, height) as ``load_image`` returns it (EXIF rotation applied), read from the header;
+    ``min_side=1`` leaves the small-image check to the caller."""
     im, name = _open(source)
     with im:
-        _check_size(im.width, im.height, name)
+        _check_size(im.width, im.height, name, min_side)
         orientation = im.getexif().get(0x0112, 1)
         return (im.height, im.width) if orientation in (5, 6, 7, 8) else (im.width, im.height)

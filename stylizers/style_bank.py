@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from rig2sketch.atomic import write_json_atomic
-from rig2sketch.images import ImageError, load_image
+from rig2sketch.images import ImageError, image_size, load_image
 from rig2sketch.safe_paths import UnsafePathError, contained
 from stylizers.config import BUNDLED
 
@@ -109,10 +109,11 @@ class StyleBank:
         """The style image as ``H, W, 3`` float32 RGB in [0, 1], longer side resized to ``max_side``."""
         path = self.path_of(style_id)
         try:
-            im = Image.fromarray(load_image(path))
-            if min(im.size) < MIN_SIDE:
-                raise StyleBankError(f"style image {path} (id {style_id!r}) is {im.width}x{im.height} px: style "
+            width, height = image_size(path, min_side=1)
+            if min(width, height) < MIN_SIDE:
+                raise StyleBankError(f"style image {path} (id {style_id!r}) is {width}x{height} px: style "
                                      f"images need at least {MIN_SIDE} px per side; replace or remove it")
+            im = Image.fromarray(load_image(path))
             scale = max_side / max(im.size)
             size = (max(8, round(im.width * scale)), max(8, round(im.height * scale)))
             im = im.resize(size, Image.Resampling.LANCZOS)
