@@ -19,11 +19,12 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from rig2sketch.atomic import write_bytes_atomic, write_json_atomic
+from rig2sketch.atomic import write_json_atomic
 from rig2sketch.progress import StageProgress
-from shards import encode_png, list_shards, shard_metadata
+from shards import list_shards, shard_metadata
 from stylizers.base import StylizerRunner
 from stylizers.config import StylizeConfig
+from stylizers.report import write_reports
 from stylizers.stage import LoadedStyles, config_hash, load_stage, stylize_shard
 
 
@@ -34,24 +35,7 @@ def stylize_shard_task(src: Path, dst: Path, cfg: StylizeConfig, runner: Stylize
 
 @task(name="stylize-report", cache_policy=NO_CACHE)
 def report_task(cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles) -> dict:
-    from stylizers.adain import BUNDLED_DIR, ENCODER_FILE
-    from stylizers.report import collect_rows, contact_sheet, metric_sample, stylization_report
-    from stylizers.vgg import encoder_vgg16
-    from safetensors.torch import load_file
-
-    out = Path(cfg.out)
-    if cfg.contact_sheet:
-        src, stylized = collect_rows(Path(cfg.dataset), out, cfg.contact_sheet)
-        write_bytes_atomic(out / "_contact_sheet.png", encode_png(contact_sheet(src, stylized, styles)))
-    if not cfg.metrics or not cfg.stylizer.capabilities.alpha:
-        return {}
-    encoder = encoder_vgg16(load_file(BUNDLED_DIR / ENCODER_FILE))
-    rows = metric_sample(Path(cfg.dataset), cfg.metrics_samples)
-    if len(rows) < 2:
-        return {}
-    report = stylization_report(runner, styles, rows, cfg.seed, cfg.style.per_image, cfg.style.mix, encoder)
-    write_json_atomic(out / "_metrics.json", report)
-    return report
+    return write_reports(cfg, runner, styles)
 
 
 @flow(name="stylize", log_prints=True)

@@ -7,11 +7,37 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rig2sketch.atomic import write_bytes_atomic, write_json_atomic
 from rig2sketch.drawing import draw_pose, grid
-from shards import decode_png, iter_samples
+from shards import decode_png, encode_png, iter_samples
 from stylizers import metrics
 from stylizers.base import StylizerRunner
+from stylizers.config import StylizeConfig
 from stylizers.stage import LoadedStyles, assign_styles, to_tensor
+
+
+def write_reports(cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles) -> dict:
+    """Write ``<out>/_contact_sheet.png`` (``cfg.contact_sheet`` renders) and, for stylizers with an alpha,
+    ``<out>/_metrics.json`` (content/style loss and Fréchet distance at the run's alpha vs alpha=0 on
+    ``cfg.metrics_samples`` renders, bundled VGG-16 features). Returns the metrics ({} when none)."""
+    from safetensors.torch import load_file
+
+    from stylizers.adain import BUNDLED_DIR, ENCODER_FILE
+    from stylizers.vgg import encoder_vgg16
+
+    out = Path(cfg.out)
+    if cfg.contact_sheet:
+        src, stylized = collect_rows(Path(cfg.dataset), out, cfg.contact_sheet)
+        write_bytes_atomic(out / "_contact_sheet.png", encode_png(contact_sheet(src, stylized, styles)))
+    if not cfg.metrics or not cfg.stylizer.capabilities.alpha:
+        return {}
+    rows = metric_sample(Path(cfg.dataset), cfg.metrics_samples)
+    if len(rows) < 2:
+        return {}
+    encoder = encoder_vgg16(load_file(BUNDLED_DIR / ENCODER_FILE))
+    report = stylization_report(runner, styles, rows, cfg.seed, cfg.style.per_image, cfg.style.mix, encoder)
+    write_json_atomic(out / "_metrics.json", report)
+    return report
 
 
 def contact_sheet(src_rows: list[dict], out_rows: dict[str, list[dict]], styles: LoadedStyles,
