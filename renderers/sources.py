@@ -8,6 +8,7 @@ characters, ``apply`` for motions) are defined by each family's base class.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def existing_file(text: str, suffixes: tuple[str, ...], what: str) -> str:
     return str(path.resolve())
 
 
-class Source:
+class Source(ABC):
     """``kind``: the name a spec stores. ``suffixes``: the file suffixes (lower case) a file source
     reads; ``hint``: how a config names a source that is not a file (for error messages)."""
 
@@ -38,14 +39,14 @@ class Source:
     suffixes: tuple[str, ...] = ()
     hint: str = ""
 
+    @abstractmethod
     def parse(self, text: str, **options: Any) -> Any:
         """The spec for config string ``text`` (stripped) when it names this source, else None;
         ValueError when it names this source wrongly (a bad count, a missing file)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def spec(self, name: str, **options: Any) -> Any:
         """The spec this source makes for ``name`` (a family's base class says which type)."""
-        raise NotImplementedError
 
     def label(self, spec: Any) -> str:
         """Short name for shard rows: a file's stem, else the spec's name."""
@@ -58,8 +59,9 @@ class NamedSource(Source):
 
     title: str = ""
 
+    @abstractmethod
     def names(self) -> list[str]:
-        raise NotImplementedError
+        """The names a config may use."""
 
     @property
     def hint(self) -> str:

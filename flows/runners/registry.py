@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Mapping
 
@@ -9,7 +10,7 @@ from rig2sketch.registry import Registry
 
 
 @dataclass
-class RunnerConfig:
+class RunnerConfig(ABC):
     """How a run's render jobs run. Each job is its own fresh Python process
     (``renderers.process``), killed after ``timeout_s`` and retried ``retries`` times; a runner
     kind decides where those waiting tasks live (:meth:`task_runner`)."""
@@ -22,10 +23,10 @@ class RunnerConfig:
         check_option(self.timeout_s > 0, "runner.timeout_s", "a number of seconds > 0", self.timeout_s)
         check_option(0 <= self.retries <= 10, "runner.retries", "an integer in 0..10", self.retries)
 
+    @abstractmethod
     def task_runner(self, worker_env: Mapping[str, str]) -> Any:
         """The Prefect task runner; ``worker_env`` is the environment worker processes this
         runner starts need (the Prefect API to report to)."""
-        raise NotImplementedError
 
     @property
     def starts_worker_processes(self) -> bool:

@@ -3,6 +3,7 @@ worker side puts the character into the current Blender scene."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 from renderers.rigging import LoadedCharacter
@@ -16,6 +17,6 @@ class CharacterSource(Source):
     def spec(self, name: str, **options: Any) -> CharacterSpec:
         return CharacterSpec(self.kind, name)
 
+    @abstractmethod
     def load(self, spec: CharacterSpec) -> LoadedCharacter:
         """Put the character into the current Blender scene (worker only)."""
-        raise NotImplementedError

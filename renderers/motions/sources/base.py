@@ -3,6 +3,7 @@ side animates a loaded character with it."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,9 @@ class MotionSource(Source):
     def spec(self, name: str, **options: Any) -> MotionSpec:
         return MotionSpec(self.kind, name)
 
+    @abstractmethod
     def apply(self, char: LoadedCharacter, spec: MotionSpec, rng: np.random.Generator) -> list[int]:
         """Animate ``char`` (worker only); returns the frame numbers that hold the motion (1..N)."""
-        raise NotImplementedError
 
 
 class MotionFileSource(FileSource, MotionSource):
@@ -31,9 +32,9 @@ class MotionFileSource(FileSource, MotionSource):
     def spec(self, name: str, frame_step: int = 1, **options: Any) -> MotionSpec:
         return MotionSpec(self.kind, name, frame_step=frame_step)
 
+    @abstractmethod
     def import_animation(self, path: str, char: LoadedCharacter) -> ImportedAnimation:
         """Import the file's animated armature into the current scene (worker only)."""
-        raise NotImplementedError
 
     def apply(self, char: LoadedCharacter, spec: MotionSpec, rng: np.random.Generator) -> list[int]:
         anim = self.import_animation(spec.path, char)
