@@ -17,3 +17,22 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def stick_figure_shards(tmp_path_factory):
+    """``size (w, h) -> folder`` of a 3-row stick-figure shard (seed 1), made once per size."""
+    import numpy as np
+
+    from evaluation import stickfigures
+
+    made: dict[tuple[int, int], str] = {}
+
+    def make(size: tuple[int, int]) -> str:
+        if size not in made:
+            out = tmp_path_factory.mktemp("figures")
+            stickfigures.write_dataset(out, 3, size, np.random.default_rng(1))
+            made[size] = str(out)
+        return made[size]
+
+    return make

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-from evaluation import stickfigures
 from evaluation.blazepose_model import BlazePoseModel, flip_coco, landmark_loss, tflite_path
 from evaluation.blazepose_net import BlazePoseNet, _same_pad
 from evaluation.checkpoints import load_model, read_model_config
@@ -106,10 +105,8 @@ def test_registry_and_config_errors() -> None:
 
 
 @pytest.fixture(scope="module")
-def shard_dir(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("figures")
-    stickfigures.write_dataset(out, 3, (128, 160), np.random.default_rng(1))
-    return str(out)
+def shard_dir(stick_figure_shards) -> str:
+    return stick_figure_shards((128, 160))
 
 
 @pytest.mark.slow

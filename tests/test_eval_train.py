@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from evaluation import stickfigures
 from evaluation.checkpoints import load_model, read_model_config
 from evaluation.config import AugmentConfig, ModelConfig, TrainConfig
 from evaluation.data import load_shard_records
@@ -20,10 +19,8 @@ TINY = ModelConfig(arch="tiny", input_width=64, input_height=64, sigma=1.0)
 
 
 @pytest.fixture(scope="module")
-def shard_dir(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("three")
-    stickfigures.write_dataset(out, 3, (64, 80), np.random.default_rng(1))
-    return str(out)
+def shard_dir(stick_figure_shards) -> str:
+    return stick_figure_shards((64, 80))
 
 
 @pytest.mark.slow
