@@ -39,12 +39,39 @@ def save_model(model: torch.nn.Module, cfg: ModelConfig, path: str | Path, extra
     return path
 
 
+def save_delta(path_in: str | Path, path_out: str | Path, extra: dict | None = None) -> Path:
+    """Repack a trained BlazePose file as a *delta* of MediaPipe's pretrained network: only the
+    tensors training changed, in fp16, with ``rig2sketch.base`` naming the pretrained arch. The
+    unchanged tensors come from the bundled ``.tflite`` at load time (not stored twice); the
+    BlazePose weights are fp16 in the ``.tflite`` already."""
+    cfg = read_model_config(path_in)
+    if cfg is None or cfg.arch not in BLAZEPOSE_ARCHS:
+        raise ValueError(f"{path_in} is not a rig2sketch BlazePose file; only fine-tuned BlazePose packs as a delta")
+    base = pose_model(cfg.arch).build(cfg).state_dict()
+    state = load_state(path_in)
+    changed = {k: v.to(torch.float16).contiguous() for k, v in state.items()
+               if k in base and not torch.equal(v.to(base[k].dtype), base[k])}
+    with safe_open(str(path_in), framework="pt") as f:
+        meta = dict(f.metadata() or {})
+    meta.update({"rig2sketch.base": json.dumps(cfg.arch), "format": "pt"})
+    meta.update({f"rig2sketch.{k}": json.dumps(v) for k, v in (extra or {}).items()})
+    path_out = Path(path_out)
+    path_out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path_out) as tmp:
+        save_file(changed, str(tmp), metadata=meta)
+    return path_out
+
+
+def _metadata(path: str | Path) -> dict[str, str]:
+    with safe_open(str(path), framework="pt") as f:
+        return f.metadata() or {}
+
+
 def read_model_config(path: str | Path) -> ModelConfig | None:
     """The ModelConfig stored in a rig2sketch safetensors file (None for other files)."""
     if Path(path).suffix != ".safetensors":
         return None
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
+    meta = _metadata(path)
     return ModelConfig(**json.loads(meta["rig2sketch.model"])) if "rig2sketch.model" in meta else None
 
 
@@ -75,5 +102,9 @@ def load_model(path: str | Path, cfg: ModelConfig | None = None) -> tuple[torch.
         raise ValueError(f"{path} carries no rig2sketch model config; pass evaluation.model (arch, input size)")
     family = pose_model(cfg.arch)
     model = family.build(cfg)
-    family.load(model, load_state(path))
+    state = load_state(path)
+    if stored is not None and "rig2sketch.base" in _metadata(path):
+        # A delta (``save_delta``): every stored tensor must fit; the rest is the pretrained base.
+        state = {**model.state_dict(), **state}
+    family.load(model, state)
     return model.eval(), cfg

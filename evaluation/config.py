@@ -107,6 +107,7 @@ class TrainConfig:
     init_strict: bool = True
     freeze_layers: int = 0
     swap_tolerant: bool = False
+    distill_weight: float = 0.0
     epochs: int = 10
     max_steps: int = 0
     batch_size: int = 32
@@ -127,6 +128,7 @@ class TrainConfig:
         _check(self.epochs >= 1, "train.epochs", ">= 1", self.epochs)
         _check(self.freeze_layers >= 0, "train.freeze_layers", ">= 0 (the first N layers with weights kept fixed)",
                self.freeze_layers)
+        _check(self.distill_weight >= 0, "train.distill_weight", ">= 0 (0 = off)", self.distill_weight)
         _check(self.max_steps >= 0, "train.max_steps", ">= 0 (0 = no limit)", self.max_steps)
         _check(self.batch_size >= 1, "train.batch_size", ">= 1", self.batch_size)
         _check(0 < self.lr < 1, "train.lr", "0 < lr < 1", self.lr)
