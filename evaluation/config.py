@@ -72,12 +72,13 @@ class AugmentConfig:
     rotation_deg: float = 40.0
     rotation_prob: float = 0.6
     flip_prob: float = 0.5
+    partial_prob: float = 0.0  # crop to the upper or lower part of the body (the rest falls outside)
 
     def __post_init__(self) -> None:
         _check(self.preset in AUGMENT_PRESETS, "augment.preset", f"one of {AUGMENT_PRESETS}", self.preset)
         _check(0 <= self.scale_factor < 1, "augment.scale_factor", "0 <= x < 1", self.scale_factor)
         _check(0 <= self.rotation_deg <= 180, "augment.rotation_deg", "0..180", self.rotation_deg)
-        for key in ("rotation_prob", "flip_prob"):
+        for key in ("rotation_prob", "flip_prob", "partial_prob"):
             _check(0 <= getattr(self, key) <= 1, f"augment.{key}", "0..1", getattr(self, key))
 
 
