@@ -16,10 +16,11 @@ from evaluation.config import BLAZEPOSE_ARCHS, ModelConfig
 from evaluation.pose_models import pose_model
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "weights"
-# The default model of `predict`: MediaPipe's BlazePose full (the bundled .tflite, run in torch).
-# Fine-tunes on rig2sketch renders have not beaten it yet on held-out sets (benchmarks/RESULTS.md,
-# "Data value"), so none is bundled. The small HRNet stays available by path.
-DEFAULT_CHECKPOINT = "blazepose_full"
+# The default model of `predict`: MediaPipe's BlazePose full fine-tuned on rig2sketch's own renders of
+# 11 bundled characters (data/weights/blazepose_r2s/MODEL_CARD.md; held-out scores in benchmarks/RESULTS.md,
+# "Data value"), stored as an fp16 delta of the bundled .tflite. `checkpoint=blazepose_full` is the
+# pretrained network as MediaPipe ships it; the small HRNet stays available by path.
+DEFAULT_CHECKPOINT = WEIGHTS / "blazepose_r2s" / "rig2sketch_blazepose_full.safetensors"
 HRNET_CHECKPOINT = WEIGHTS / "hrnet" / "rig2sketch_hrnet.safetensors"
 
 
