@@ -153,7 +153,8 @@ def render(args: argparse.Namespace) -> None:
         tmp = Path(tmp)
         pkg = args.peeps_dir or fetch_peeps(tmp)
         specs = [im["pieces"] for im in data["images"]] if data else pick_pieces(pkg, np.random.default_rng(args.seed))
-        (tmp / "specs.json").write_text(json.dumps([{"id": f"f{i}", "viewBox": VIEWBOX, **s} for i, s in enumerate(specs)]))
+        svg_specs = [{"id": f"f{i}", "viewBox": VIEWBOX, **s} for i, s in enumerate(specs)]
+        (tmp / "specs.json").write_text(json.dumps(svg_specs))
         subprocess.run(["node", str(ROOT / "scripts/peeps_to_svg.js"), str(pkg), str(tmp / "svg"),
                         str(tmp / "specs.json")], check=True, capture_output=True)
         figures = [render_figure(tmp / "svg" / f"f{i}.svg", s.get("mirror", False)) for i, s in enumerate(specs)]
@@ -206,7 +207,7 @@ def problems(data: dict, images_dir: Path) -> list[str]:
             out.append(f"{name}: num_keypoints/area do not match keypoints/bbox")
         if ((kp[:, 2] == 0) & (kp[:, :2] != 0).any(1)).any():
             out.append(f"{name}: v=0 points must be 0, 0")
-        if len(lab) and ((lab[:, 0] < 0) | (lab[:, 0] > im["width"]) | (lab[:, 1] < 0) | (lab[:, 1] > im["height"])).any():
+        if len(lab) and ((lab[:, :2] < 0) | (lab[:, :2] > (im["width"], im["height"]))).any():
             out.append(f"{name}: a keypoint lies outside the image")
         grow_x, grow_y = 0.05 * w, 0.05 * h  # the box grown by 10% must hold every labelled point
         if len(lab) and ((lab[:, 0] < x - grow_x) | (lab[:, 0] > x + w + grow_x)
@@ -264,7 +265,8 @@ def check(args: argparse.Namespace) -> None:
             rgb = overlay(grey, np.asarray(ann["keypoints"], np.float32).reshape(-1, 3))
             cv2.imwrite(str(args.overlays / im["file_name"]), rgb[..., ::-1])
             tiles.append(rgb)
-            labels.append(f"{im['file_name'][:-4]} {im['pieces']['body']}{' (m)' if im['pieces'].get('mirror') else ''}")
+            mirrored = " (m)" if im["pieces"].get("mirror") else ""
+            labels.append(f"{im['file_name'][:-4]} {im['pieces']['body']}{mirrored}")
         sheet = grid(tiles, 6, cell=320, labels=labels)
         cv2.imwrite(str(args.overlays / "sheet.png"), sheet[..., ::-1])
     print("\n".join(found) or f"{len(data['annotations'])} annotations OK", file=sys.stderr)
