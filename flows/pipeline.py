@@ -65,6 +65,9 @@ class PipelineConfig:
         bad = [f for f in self.export if f not in EXPORT_FORMATS]
         if bad:
             raise ValueError(f"export={self.export}: unknown format(s) {bad}; choose from {', '.join(EXPORT_FORMATS.names())}")
+        if "yolo" in self.export and self.renderer.split.by == "none":  # fail before rendering, not at export
+            raise ValueError("export=[..., yolo] needs val rows (Ultralytics validates on them), but split=none puts "
+                             "every row in one split: choose split=character|motion|camera")
         if self.heavy_concurrency < 1:
             raise ValueError(f"heavy_concurrency={self.heavy_concurrency}: must be >= 1")
         self.renderer.in_run(self.out, self.seed)  # refuses renderer.out_dir / renderer.seed

@@ -101,3 +101,9 @@ def test_split_presets_compose_on_render_and_pipeline():
     assert compose("render", []).renderer.split == SplitConfig()
     with pytest.raises(ConfigError, match="renderer.split.by='face'"):
         compose("render", ["renderer.split.by=face"])
+
+
+def test_a_pipeline_exporting_yolo_without_held_out_rows_fails_before_work():
+    with pytest.raises(ConfigError, match=r"export=\[..., yolo\] needs val rows"):
+        compose("pipeline", ["export=[coco,yolo]"])
+    assert compose("pipeline", ["export=[coco,yolo]", "split=character"]).export == ["coco", "yolo"]
