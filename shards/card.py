@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import yaml  # PyYAML (pinned in constraints.txt; Hydra and Prefect need it)
 
 from rig2sketch import skeleton
 from rig2sketch.versions import package_versions
@@ -89,9 +90,7 @@ def front_matter(run: Path, datasets: dict[str, str], *, licence: str, pretty_na
     meta = {"license": licence, "pretty_name": pretty_name, "task_categories": ["keypoint-detection"],
             "tags": ["synthetic", "pose-estimation", "human-pose", "line-art", "rig2sketch"],
             "size_categories": [size_category], "configs": configs, "dataset_info": infos}
-    # JSON is YAML; one key per line keeps the block readable and diffable.
-    lines = ["---", *(f"{key}: {json.dumps(value)}" for key, value in meta.items()), "---", ""]
-    return "\n".join(lines)
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
 
 
 def reproduce_section(config_yaml: str, seed: int, command: list[str] | None, source: dict) -> list[str]:
