@@ -41,9 +41,9 @@ from shards import reports_dir
 MANIFEST = "manifest.json"
 
 
-@task(name="render-job", cache_policy=NO_CACHE)  # the shard on disk is the cache (see shard_is_complete)
-def render_job(job: RenderJob, shard: str, timeout_s: float, retries: int) -> dict[str, Any]:
-    return run_job_process(job, Path(shard), timeout_s, retries)
+@task(name="render-job", cache_policy=NO_CACHE)  # the shards on disk are the cache (see shard_is_complete)
+def render_job(job: RenderJob, dataset: str, timeout_s: float, retries: int) -> dict[str, Any]:
+    return run_job_process(job, Path(dataset), timeout_s, retries)
 
 
 @flow(name="render")
