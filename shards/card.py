@@ -67,7 +67,7 @@ def split_files(dataset: str | Path) -> dict[str, list[Path]]:
 def front_matter(run: Path, datasets: dict[str, str], *, licence: str, pretty_name: str) -> str:
     """The YAML front matter (between ``---`` lines) for a card in ``run`` over ``datasets`` (name ->
     folder inside ``run``): licence, task, size bucket, one config per dataset with its splits'
-    ``data_files`` and ``dataset_info`` (rows per split, bytes of the shard files). The first
+    ``data_files`` and ``dataset_info`` (rows and uncompressed bytes per split, bytes of the shard files). The first
     dataset is the default config; a dataset outside ``run`` gets no config (the card cannot point at it)."""
     configs, infos, total = [], [], 0
     for name, folder in datasets.items():
@@ -81,11 +81,15 @@ def front_matter(run: Path, datasets: dict[str, str], *, licence: str, pretty_na
         configs.append({"config_name": name, "data_files": data_files, **({} if configs else {"default": True})})
         splits = []
         for split, paths in files.items():
-            rows = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
-            splits.append({"name": split, "num_examples": rows})
+            meta = [pq.ParquetFile(p).metadata for p in paths]
+            rows = sum(m.num_rows for m in meta)
+            # num_bytes: the data's uncompressed size (datasets' in-memory size, from the Parquet footer).
+            data_bytes = sum(m.row_group(i).total_byte_size for m in meta for i in range(m.num_row_groups))
+            splits.append({"name": split, "num_bytes": data_bytes, "num_examples": rows})
             total += rows
         size = sum(p.stat().st_size for paths in files.values() for p in paths)
-        infos.append({"config_name": name, "splits": splits, "download_size": size})
+        infos.append({"config_name": name, "splits": splits, "download_size": size,
+                      "dataset_size": sum(s["num_bytes"] for s in splits)})
     size_category = next((label for bound, label in SIZE_CATEGORIES if total < bound), "n>100M")
     meta = {"license": licence, "pretty_name": pretty_name, "task_categories": ["keypoint-detection"],
             "tags": ["synthetic", "pose-estimation", "human-pose", "line-art", "rig2sketch"],

@@ -101,9 +101,16 @@ def test_run_card_front_matter_loads_each_dataset_with_its_splits(run, tmp_path,
         {"split": "train", "path": "raw/train/*.parquet"}, {"split": "validation", "path": "raw/val/*.parquet"},
         {"split": "test", "path": "raw/test/*.parquet"}]}]
     assert [s["num_examples"] for s in front["dataset_info"][0]["splits"]] == [4, 2, 2]
+    assert all(s["num_bytes"] > 0 for s in front["dataset_info"][0]["splits"])
     assert "rig2sketch pipeline out=runs/x split=motion" in card
     assert re.search(r"rig2sketch commit: `([0-9a-f]{40}|unknown)`", card)
     assert "_reports/raw/contact_sheet.png" in card
     ds = load(run, "raw", cache=tmp_path / "c")
     assert {k: v.num_rows for k, v in ds.items()} == {"train": 4, "validation": 2, "test": 2}
+    # datasets reads the card's sizes (it drops a dataset_info it finds malformed, e.g. without num_bytes).
+    info = datasets.load_dataset_builder(str(run), "raw", cache_dir=str(tmp_path / "d")).info
+    card_splits = front["dataset_info"][0]["splits"]
+    assert {k: (v.num_examples, v.num_bytes) for k, v in info.splits.items()} == {
+        s["name"]: (s["num_examples"], s["num_bytes"]) for s in card_splits}
+    assert info.download_size == front["dataset_info"][0]["download_size"]
     assert isinstance(ds["test"].features["image"], datasets.Image)
