@@ -215,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(OmegaConf.to_yaml(OmegaConf.structured(cfg)), end="")
         return 0
+    from rig2sketch.versions import record_command_line
+
+    record_command_line(["rig2sketch", args.command, *args.overrides])
     try:
         result = resolve_ref(COMMANDS[args.command].entry)(cfg)
     except (FileNotFoundError, ValueError) as err:

@@ -1,15 +1,17 @@
-"""Render flow: characters x motions -> one shard per job, in parallel, resumable.
+"""Render flow: characters x motions -> one shard per job and split, in parallel, resumable.
 
-    out_dir/
-      <character>__<motion>.parquet   one shard per job (written atomically by the worker)
-      _manifest.json                  jobs, shards, rows, seeds, timings (rewritten as jobs finish)
-      _summary.json                   images, characters, motions, cameras, visibility histogram
-      _contact_sheet.png              a grid of renders with their keypoints drawn
+    out_dir/                          shards only (shards.layout), so directory readers take it as is
+      <split>/<character>__<motion>.parquet   a job's rows of that split (written atomically by the worker)
+    <out_dir's parent>/_reports/<out_dir's name>/
+      manifest.json                   jobs, shards, rows, seeds, timings (rewritten as jobs finish)
+      summary.json, summary.md        images, characters, motions, cameras, splits, visibility histogram
+      contact_sheet.png               a grid of renders with their keypoints drawn
 
 Each job runs as its own ``python -m renderers.job`` process (``renderers.process``; bpy never
 enters the flow's process or Prefect's threads), killed after ``runner.timeout_s`` and retried
 ``runner.retries`` times. A job whose shard already exists, validates and carries the same
-config hash and seed is skipped, so a killed run re-run renders only what is missing. Where the
+config hash and seed is skipped, so a killed run re-run renders only what is missing. Which
+split each row gets is planned up front (``renderer.split``, ``renderers.splits``). Where the
 tasks run is the run's ``runner`` (``flows.runners``: ``local`` threads, ``dask``, ...). Job
 planning is ``renderers.plan``.
 """
@@ -34,13 +36,14 @@ from renderers.plan import config_hash, plan_jobs
 from renderers.process import run_job_process
 from rig2sketch.atomic import write_json_atomic
 from rig2sketch.progress import StageProgress
+from shards import reports_dir
 
-MANIFEST = "_manifest.json"
+MANIFEST = "manifest.json"
 
 
-@task(name="render-job", cache_policy=NO_CACHE)  # the shard on disk is the cache (see shard_is_complete)
-def render_job(job: RenderJob, shard: str, timeout_s: float, retries: int) -> dict[str, Any]:
-    return run_job_process(job, Path(shard), timeout_s, retries)
+@task(name="render-job", cache_policy=NO_CACHE)  # the shards on disk are the cache (see shard_is_complete)
+def render_job(job: RenderJob, dataset: str, timeout_s: float, retries: int) -> dict[str, Any]:
+    return run_job_process(job, Path(dataset), timeout_s, retries)
 
 
 @flow(name="render")
@@ -48,14 +51,15 @@ def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int) -> str:
     logger = get_run_logger()
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    reports = reports_dir(out)
     jobs = plan_jobs(cfg)
     logger.info("render: %d jobs (%s) into %s", len(jobs), cfg.contour, out)
     progress = StageProgress("render", total_jobs=len(jobs))
-    futures = [render_job.submit(job, str(out / f"{job.job_id}.parquet"), timeout_s, retries)
-               for job in jobs]
+    progress.update(force=True)  # the 0/N line, before the first job ends
+    futures = [render_job.submit(job, str(out), timeout_s, retries) for job in jobs]
     entries, failures = [], []
     manifest = {"config_hash": config_hash(cfg), "seed": cfg.seed, "contour": cfg.contour,
-                "renderer": asdict(cfg), "jobs": entries}
+                "split": asdict(cfg.split), "renderer": asdict(cfg), "jobs": entries}
     for future in as_completed(futures):
         try:
             entry = future.result()
@@ -67,12 +71,12 @@ def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int) -> str:
         entries.append(entry)
         entries.sort(key=lambda e: e["job_id"])
         manifest["rows"] = sum(e["rows"] for e in entries)
-        write_json_atomic(out / MANIFEST, manifest)
+        write_json_atomic(reports / MANIFEST, manifest)
         progress.update(jobs=1, images=entry["rows"] if entry["status"] == "rendered" else 0)
     manifest["elapsed_s"] = round(time.monotonic() - progress.started, 3)
     manifest["images_per_s"] = round(progress.images / max(manifest["elapsed_s"], 1e-9), 3)
     manifest["failed"] = failures
-    write_json_atomic(out / MANIFEST, manifest)
+    write_json_atomic(reports / MANIFEST, manifest)
     if failures:
         raise RuntimeError(f"{len(failures)} of {len(jobs)} render jobs failed; re-run to retry only those. "
                            f"First error:\n{failures[0]}")
@@ -117,7 +121,7 @@ def shared_prefect_api(runner: RunnerConfig) -> Iterator[dict[str, str]]:
 
 
 def render_flow(cfg: RenderConfig, runner: RunnerConfig | Mapping[str, Any] | None = None) -> Path:
-    """Render ``cfg`` into ``cfg.out_dir`` (shards + manifest + summary + contact sheet) on
+    """Render ``cfg`` into ``cfg.out_dir`` (shards; manifest, summary and contact sheet in its reports folder) on
     ``runner`` (a runner config or its ``{"kind": ...}`` mapping; None = ``local``); returns the
     dataset directory. Entry point of ``rig2sketch render``."""
     runner = runner_config(runner)

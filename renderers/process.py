@@ -3,7 +3,7 @@ state never outlives a job, and bpy never enters the caller's process or Prefect
 
 :func:`run_worker` runs any worker module (render jobs, character-sheet rows) with the project
 on ``PYTHONPATH``, a timeout and retries; :func:`run_job_process` is the render job on top of it,
-skipped when its shard is already complete.
+skipped when its shards are already complete.
 """
 
 from __future__ import annotations
@@ -47,38 +47,59 @@ def run_worker(module: str, args: list[str], what: str, timeout_s: float | None 
     raise RuntimeError(f"{what} failed {len(errors)} time(s):\n" + "\n".join(errors))
 
 
-def shard_is_complete(job: RenderJob, path: Path) -> int | None:
-    """Rows of an existing shard made by exactly this job (same config hash and seed) that
-    validates; None when the job must (re)run."""
+def shard_is_complete(job: RenderJob, dataset: Path) -> int | None:
+    """Rows of the job's existing shards under ``dataset`` (one per split it writes) when every one
+    was made by exactly this job (same config hash and seed) and validates; None when the job must
+    (re)run."""
+    from renderers.job import shard_paths
     from shards import count_rows, shard_metadata, validate_dataset
 
-    if not path.exists():
+    paths = list(shard_paths(job, dataset).values())
+    if not all(p.exists() for p in paths):
         return None
     try:
-        meta = shard_metadata(path)
+        metas = [shard_metadata(p) for p in paths]
     except Exception:  # unreadable file: re-render it
         return None
-    if meta.get("config_hash") != job.config_hash or meta.get("seed") != job.seed:
+    if any(m.get("config_hash") != job.config_hash or m.get("seed") != job.seed for m in metas):
         return None
-    if validate_dataset([path]):
+    if validate_dataset(paths):
         return None
-    return count_rows([path])
+    return count_rows(paths)
 
 
-def run_job_process(job: RenderJob, shard: Path, timeout_s: float, retries: int) -> dict[str, Any]:
-    """Render ``job`` into ``shard`` in a fresh process (skipped when already complete).
+def stale_shards(job: RenderJob, dataset: Path) -> list[Path]:
+    """Shards of ``job`` under ``dataset`` that it no longer writes: another split's folder (the split
+    assignment changed) or the dataset folder itself (the layout before split folders)."""
+    from renderers.job import shard_paths
+    from shards import SPLITS
 
-    Returns a manifest entry. Raises RuntimeError with the worker's last output lines when every
-    attempt failed or timed out."""
-    rows = shard_is_complete(job, shard)
+    keep = set(shard_paths(job, dataset).values())
+    candidates = [dataset / f"{job.job_id}.parquet", *(dataset / s / f"{job.job_id}.parquet" for s in SPLITS)]
+    return [p for p in candidates if p.exists() and p not in keep]
+
+
+def run_job_process(job: RenderJob, dataset: Path, timeout_s: float, retries: int) -> dict[str, Any]:
+    """Render ``job`` into its shards under ``dataset`` in a fresh process (skipped when already
+    complete); the job's shards of an earlier split assignment are removed first.
+
+    Returns a manifest entry (``shards``: paths relative to ``dataset``). Raises RuntimeError with
+    the worker's last output lines when every attempt failed or timed out."""
+    from renderers.job import shard_paths
+
+    dataset = Path(dataset)
+    rows = shard_is_complete(job, dataset)
     entry = {"job_id": job.job_id, "character": job.character_name, "motion": job.motion_name,
-             "shard": shard.name, "seed": job.seed}
+             "shards": [str(p.relative_to(dataset)) for p in shard_paths(job, dataset).values()],
+             "splits": job.split_names(), "seed": job.seed}
     if rows is not None:
         return {**entry, "status": "skipped", "rows": rows, "seconds": 0.0, "attempts": 0}
+    for path in stale_shards(job, dataset):
+        path.unlink()
     with tempfile.TemporaryDirectory(prefix="rig2sketch-job-") as tmp:
         spec = Path(tmp) / "job.pkl"
         spec.write_bytes(pickle.dumps(job))
-        stdout, attempt, seconds = run_worker("renderers.job", [str(spec), str(shard)], f"render job {job.job_id}",
+        stdout, attempt, seconds = run_worker("renderers.job", [str(spec), str(dataset)], f"render job {job.job_id}",
                                               timeout_s, retries)
     receipt = json.loads(stdout.strip().splitlines()[-1])
     return {**entry, "status": "rendered", "rows": receipt["rows"], "seconds": round(seconds, 3), "attempts": attempt}

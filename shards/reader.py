@@ -11,21 +11,23 @@ import pyarrow.parquet as pq
 
 from shards import schema
 from shards.images import decode_png
+from shards.layout import dataset_files
 
 PathsLike = str | Path | Iterable[str | Path]
 
 
 def list_shards(paths: PathsLike) -> list[Path]:
-    """Shard files under a dataset directory (``*.parquet``, non-recursive), or the files given.
+    """Shard files of a dataset directory (its ``*.parquet`` files and those of its split folders,
+    ``shards.layout``), or the files given.
 
-    Files whose names start with ``.`` or ``_`` are not shards (temp files, manifests).
+    Files whose names start with ``.`` or ``_`` are not shards (temp files).
     Raises FileNotFoundError naming the path when nothing is there.
     """
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     out: list[Path] = []
     for item in map(Path, items):
         if item.is_dir():
-            out.extend(p for p in sorted(item.glob("*.parquet")) if not p.name.startswith((".", "_")))
+            out.extend(p for p, _ in dataset_files(item))
         elif item.is_file():
             out.append(item)
         else:
@@ -51,7 +53,11 @@ def shard_metadata(path: str | Path) -> dict[str, Any]:
 
 
 def row_to_sample(row: dict[str, Any], *, decode_images: bool) -> dict[str, Any]:
-    """Reshape list columns to numpy (``keypoints``: 17, 3; ``joints``: 53, 3; ...); optionally decode PNGs."""
+    """Reshape list columns to numpy (``keypoints``: 17, 3; ``joints``: 53, 3; ...), image columns to
+    their PNG bytes (schema v2 stores ``{bytes, path}``; v1 stored bytes); optionally decode ``image``."""
+    for name in schema.IMAGE_COLUMNS:
+        if isinstance(row.get(name), dict):
+            row[name] = row[name]["bytes"]
     for name, shape in schema.ARRAY_SHAPES.items():
         if name in row and row[name] is not None:
             row[name] = np.asarray(row[name], dtype=np.float32).reshape(shape)

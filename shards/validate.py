@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from rig2sketch.safe_paths import name_problem
 from shards import schema
 from shards.images import decode_png
+from shards.layout import dataset_files
 from shards.reader import list_shards, row_to_sample
 
 
@@ -72,7 +73,7 @@ def label_problems(row: dict) -> list[str]:
     return out
 
 
-def _check_row(path: Path, index: int, row: dict) -> list[Problem]:
+def _check_row(path: Path, index: int, row: dict, folder_split: str | None = None) -> list[Problem]:
     out: list[Problem] = []
 
     def bad(message: str) -> None:
@@ -98,6 +99,11 @@ def _check_row(path: Path, index: int, row: dict) -> list[Problem]:
         bad(message)
     if not row["sample_id"]:
         bad("empty sample_id")
+    if row["split"] not in schema.SPLITS and not name_problem(row["split"], folders=False):  # else flagged below
+        bad(f"split {row['split']!r} is not one of {', '.join(schema.SPLITS)}")
+    elif folder_split is not None and row["split"] != folder_split:
+        bad(f"split {row['split']!r} in the {folder_split}/ folder: readers that take the split from the "
+            "folder (Hugging Face datasets) would put it in the wrong split; re-render this shard")
     for name, folders in NAME_COLUMNS.items():
         if (name != "style" or row[name]) and (problem := name_problem(row[name], folders=folders)):
             bad(f"{name} {problem}; it may become a path on export, re-render with a plain name")
@@ -111,10 +117,11 @@ NAME_COLUMNS = {"split": False, "character": True, "motion": True, "style": True
 def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
     """Check every shard of a dataset; returns the problems found (empty: the dataset is clean).
 
-    Checks: each file opens as Parquet; schema v1 columns, types and version; images (and extra
+    Checks: each file opens as Parquet; schema v2 columns, types and version; images (and extra
     image columns) decode at the stated size; keypoint/joint visibility in {0,1,2} and points
-    with v>0 inside the image; bbox inside the image; sample_ids unique across all shards; split,
-    character, motion and style are allowed names (``rig2sketch.safe_paths``), never paths.
+    with v>0 inside the image; bbox inside the image; sample_ids unique across all shards; split is
+    train, val or test and the one its split folder names (``shards.layout``); character, motion and
+    style are allowed names (``rig2sketch.safe_paths``), never paths.
     """
     problems: list[Problem] = []
     seen: dict[str, tuple[str, int]] = {}
@@ -122,6 +129,8 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
         files = list_shards(paths)
     except FileNotFoundError as err:
         return [Problem(str(paths), None, str(err))]
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    folder_split = {p: split for item in items if Path(item).is_dir() for p, split in dataset_files(item)}
     for path in files:
         try:
             parquet = pq.ParquetFile(path)
@@ -137,7 +146,7 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
             for batch in parquet.iter_batches(batch_size=64):
                 for row in batch.to_pylist():
                     row = row_to_sample(row, decode_images=False)
-                    problems.extend(_check_row(path, index, row))
+                    problems.extend(_check_row(path, index, row, folder_split.get(path)))
                     sid = row["sample_id"]
                     if sid in seen:
                         first = seen[sid]
