@@ -199,7 +199,8 @@ def run_experiment(cfg: ExperimentConfig) -> Path:
 
 
 def score_command(cfg: EvaluateConfig) -> Path:
-    """Score one checkpoint (or ``checkpoint=blazepose``) on ``cfg.sets``: COCO sets whole,
+    """Score one checkpoint (``checkpoint=bundled``: the default predict model; ``blazepose``: zero-shot
+    MediaPipe TFLite) on ``cfg.sets``: COCO sets whole,
     shard sets on their held-out split (``cfg.holdout``). Writes ``metrics.json`` and
     ``metrics.md`` under ``cfg.out_dir``; returns the markdown path."""
     sets = {}
@@ -211,7 +212,7 @@ def score_command(cfg: EvaluateConfig) -> Path:
     if cfg.checkpoint == "blazepose":
         results = score_blazepose(sets)
     else:
-        model, mcfg = load_model(cfg.checkpoint, cfg.model)
+        model, mcfg = load_model(pretrained_path(cfg.checkpoint), cfg.model)
         dev = pick_device(cfg.device)
         model.to(dev)
         results = {n: score(r, predict_records(model, r, mcfg, dev, cfg.batch_size)) for n, r in sets.items()}
