@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shards import schema
+from shards.checksum import ShardError, read_checksum, verify_row_group
 from shards.images import decode_png
+from shards.schema import schema_problems
 
 PathsLike = str | Path | Iterable[str | Path]
 
@@ -35,14 +38,48 @@ def list_shards(paths: PathsLike) -> list[Path]:
     return out
 
 
+def open_shard(path: str | Path, columns: list[str] | None = None) -> tuple[pq.ParquetFile, dict[str, Any] | None]:
+    """Open a shard and check its footer: a readable Parquet file, the v1 schema (``columns``: only
+    these) and its stored content checksum (``shards.checksum.read_checksum``; None for a shard
+    written before checksums). Raises :class:`ShardError` (one line naming the file) otherwise."""
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as err:  # pyarrow raises OSError, ArrowInvalid, ... for damaged files
+        raise ShardError(path, f"not a readable Parquet file ({_first_line(err)})") from None
+    problems = schema_problems(parquet.schema_arrow, columns)
+    if problems:
+        raise ShardError(path, f"not a rig2sketch v1 shard ({'; '.join(problems[:3])})")
+    return parquet, read_checksum(parquet, path)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0][:200]}" if text else type(err).__name__
+
+
+def iter_row_groups(path: str | Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """The row groups of one shard (``columns`` of them), each checked against the stored
+    checksum before it is yielded. Raises :class:`ShardError` naming the file and the fix."""
+    parquet, stored = open_shard(path, columns)
+    for index in range(parquet.metadata.num_row_groups):
+        try:
+            table = parquet.read_row_group(index, columns=columns)
+        except Exception as err:  # a damaged page: decompression, thrift, ...
+            raise ShardError(path, f"row group {index} does not read ({_first_line(err)})") from None
+        verify_row_group(path, stored, index, table)
+        yield table
+
+
 def shard_metadata(path: str | Path) -> dict[str, Any]:
-    """The ``rig2sketch.*`` key-value metadata of a shard, JSON values decoded, prefix dropped."""
-    raw = pq.read_schema(path).metadata or {}
+    """The ``rig2sketch.*`` key-value metadata of a shard, JSON values decoded, prefix dropped.
+    Raises :class:`ShardError` when the file is not a readable shard."""
+    parquet, _ = open_shard(path, columns=[])
+    raw = parquet.schema_arrow.metadata or {}
     out = {}
     for key, value in raw.items():
-        key = key.decode()
+        key = key.decode(errors="replace")
         if key.startswith("rig2sketch."):
-            text = value.decode()
+            text = value.decode(errors="replace")
             try:
                 out[key[len("rig2sketch."):]] = json.loads(text)
             except json.JSONDecodeError:
@@ -67,13 +104,19 @@ def iter_samples(
     decode_images: bool = True,
     batch_rows: int = 64,
 ) -> Iterator[dict[str, Any]]:
-    """Stream rows of every shard as dicts, one record batch in memory at a time."""
+    """Stream rows of every shard as dicts, one row group in memory at a time, each checked
+    against the shard's content checksum before its rows are yielded (:class:`ShardError`,
+    one line naming the file, when it differs or the file is damaged or foreign)."""
     for path in list_shards(paths):
-        parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
-            for row in batch.to_pylist():
-                yield row_to_sample(row, decode_images=decode_images)
+        for table in iter_row_groups(path, columns):
+            for batch in table.to_batches(max_chunksize=batch_rows):
+                for row in batch.to_pylist():
+                    try:
+                        yield row_to_sample(row, decode_images=decode_images)
+                    except ValueError as err:  # an image that does not decode in a shard without checksum
+                        raise ShardError(path, f"sample {row.get('sample_id')!r}: {err}") from None
 
 
 def count_rows(paths: PathsLike) -> int:
-    return sum(pq.ParquetFile(p).metadata.num_rows for p in list_shards(paths))
+    """Rows of every shard, from the footers (checked against the stored checksums)."""
+    return sum(open_shard(p, columns=[])[0].metadata.num_rows for p in list_shards(paths))

@@ -102,3 +102,20 @@ def arrow_schema(metadata: dict[str, str] | None = None) -> pa.Schema:
 
 
 SCHEMA = arrow_schema()
+
+
+def schema_problems(actual: pa.Schema, columns: list[str] | None = None) -> list[str]:
+    """What makes ``actual`` not a v1 shard schema (empty: fine), one phrase each: missing
+    columns, wrong types, a missing or other schema version. ``columns``: only check these."""
+    out = []
+    for field in SCHEMA:
+        if columns is not None and field.name not in columns:
+            continue
+        if field.name not in actual.names:
+            out.append(f"missing column {field.name!r} ({field.type})")
+        elif not actual.field(field.name).type.equals(field.type):
+            out.append(f"column {field.name!r} has type {actual.field(field.name).type}, expected {field.type}")
+    version = (actual.metadata or {}).get(b"rig2sketch.schema_version", b"").decode(errors="replace")
+    if version != SCHEMA_VERSION:
+        out.append(f"schema version {version or 'missing'!r}, expected {SCHEMA_VERSION!r}")
+    return out

@@ -11,8 +11,10 @@ import pyarrow.parquet as pq
 
 from rig2sketch.safe_paths import name_problem
 from shards import schema
+from shards.checksum import ShardError, read_checksum, verify_row_group
 from shards.images import decode_png
 from shards.reader import list_shards, row_to_sample
+from shards.schema import schema_problems
 
 
 @dataclass(frozen=True)
@@ -27,18 +29,7 @@ class Problem:
 
 
 def _check_schema(path: Path, actual: pa.Schema) -> list[Problem]:
-    problems = []
-    for field in schema.SCHEMA:
-        if field.name not in actual.names:
-            problems.append(Problem(str(path), None, f"missing column {field.name!r} ({field.type})"))
-        elif not actual.field(field.name).type.equals(field.type):
-            problems.append(
-                Problem(str(path), None, f"column {field.name!r} has type {actual.field(field.name).type}, expected {field.type}")
-            )
-    version = (actual.metadata or {}).get(b"rig2sketch.schema_version", b"").decode()
-    if version != schema.SCHEMA_VERSION:
-        problems.append(Problem(str(path), None, f"schema version {version or 'missing'!r}, expected {schema.SCHEMA_VERSION!r}"))
-    return problems
+    return [Problem(str(path), None, message) for message in schema_problems(actual)]
 
 
 def label_problems(row: dict) -> list[str]:
@@ -108,16 +99,31 @@ def _check_row(path: Path, index: int, row: dict) -> list[Problem]:
 NAME_COLUMNS = {"split": False, "character": True, "motion": True, "style": True}
 
 
+def _check_integrity(path: Path, parquet: pq.ParquetFile) -> tuple[dict | None, list[Problem]]:
+    """The stored checksum after the footer checks (None: none to check rows against) and the problems."""
+    try:
+        stored = read_checksum(parquet, path)
+    except ShardError as err:
+        return None, [Problem(str(path), None, f"{err.problem}; re-render this shard")]
+    if stored is None:
+        return None, [Problem(str(path), None, "no content checksum (written before checksums existed or by another "
+                                               "tool), so damage cannot be detected; re-render this shard")]
+    return stored, []
+
+
 def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
     """Check every shard of a dataset; returns the problems found (empty: the dataset is clean).
 
-    Checks: each file opens as Parquet; schema v1 columns, types and version; images (and extra
-    image columns) decode at the stated size; keypoint/joint visibility in {0,1,2} and points
-    with v>0 inside the image; bbox inside the image; sample_ids unique across all shards; split,
-    character, motion and style are allowed names (``rig2sketch.safe_paths``), never paths.
+    Checks: each file opens as Parquet; schema v1 columns, types and version; the content
+    checksum (``shards.checksum``: footer, then every column of every row group); images (and
+    extra image columns) decode at the stated size; keypoint/joint visibility in {0,1,2} and
+    points with v>0 inside the image; bbox inside the image; sample_ids unique across all shards;
+    split, character, motion and style are allowed names (``rig2sketch.safe_paths``), never paths;
+    one config (``config_hash`` and stage) across the dataset's shards.
     """
     problems: list[Problem] = []
     seen: dict[str, tuple[str, int]] = {}
+    configs: dict[tuple[str, str], list[str]] = {}
     try:
         files = list_shards(paths)
     except FileNotFoundError as err:
@@ -132,23 +138,44 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
         problems.extend(file_problems)
         if file_problems:
             continue
+        stored, file_problems = _check_integrity(path, parquet)
+        problems.extend(file_problems)
+        meta = parquet.schema_arrow.metadata or {}
+        config = tuple(meta.get(f"rig2sketch.{k}".encode(), b"").decode(errors="replace") for k in ("stage", "config_hash"))
+        configs.setdefault(config, []).append(path.name)
         index = 0
-        try:
-            for batch in parquet.iter_batches(batch_size=64):
-                for row in batch.to_pylist():
+        for group in range(parquet.metadata.num_row_groups):
+            try:
+                table = parquet.read_row_group(group)
+            except Exception as err:
+                problems.append(Problem(str(path), index, f"cannot read rows from here on ({err}); re-render this shard"))
+                break
+            if not file_problems:
+                try:
+                    verify_row_group(path, stored, group, table)
+                except ShardError as err:
+                    problems.append(Problem(str(path), None, f"{err.problem}; re-render this shard"))
+                    file_problems.append(problems[-1])
+            for row in table.to_pylist():
+                try:
                     row = row_to_sample(row, decode_images=False)
                     problems.extend(_check_row(path, index, row))
-                    sid = row["sample_id"]
-                    if sid in seen:
-                        first = seen[sid]
-                        problems.append(Problem(str(path), index, f"sample_id {sid!r} duplicates {first[0]} row {first[1]}"))
-                    else:
-                        seen[sid] = (str(path), index)
-                    index += 1
-                    if len(problems) >= max_problems:
-                        return problems
-        except Exception as err:
-            problems.append(Problem(str(path), index, f"cannot read rows from here on ({err}); re-render this shard"))
+                except Exception as err:  # values no stage writes (a damaged or foreign shard)
+                    problems.append(Problem(str(path), index, f"row cannot be checked ({type(err).__name__}: {err})"))
+                sid = row["sample_id"]
+                if sid in seen:
+                    first = seen[sid]
+                    problems.append(Problem(str(path), index, f"sample_id {sid!r} duplicates {first[0]} row {first[1]}"))
+                else:
+                    seen[sid] = (str(path), index)
+                index += 1
+                if len(problems) >= max_problems:
+                    return problems
+    if len(configs) > 1:
+        parts = [f"{len(names)} shard(s) with stage {stage or '?'!r} config_hash {digest or '?'!r} ({', '.join(names[:3])}"
+                 f"{', ...' if len(names) > 3 else ''})" for (stage, digest), names in sorted(configs.items())]
+        problems.append(Problem(str(paths), None, f"the dataset mixes {len(configs)} configs: {'; '.join(parts)}; "
+                                                  "keep one config per folder (re-render the odd shards)"))
     return problems
 
 
