@@ -26,6 +26,8 @@ from pathlib import Path
 
 from evaluation.config import ExportConfig
 from evaluation.exporters.registry import EXPORT_FORMATS
+from rig2sketch.atomic import writable_dir
+from rig2sketch.leftovers import remove_stale_temp_files
 from rig2sketch.safe_paths import check_name, contained, unique_file_stem
 from rig2sketch.skeleton import COCO_FLIP_PAIRS, COCO_KEYPOINTS
 from shards import iter_samples
@@ -73,6 +75,8 @@ def export(cfg: ExportConfig) -> dict[str, int]:
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"export out={out} exists and is not empty; choose a new folder or remove it")
+    writable_dir(out.parent, "out's parent folder")  # the export is built beside out, then renamed
+    remove_stale_temp_files(out.parent)  # half exports of killed runs
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from renderers.config import RenderConfig
 from renderers.job import RenderJob
+from renderers.resume import input_fingerprint
 from rig2sketch.safe_paths import check_name
 from rig2sketch.seeding import derive_seed, stable_hash
 
@@ -56,8 +57,9 @@ def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
         if job_id in seen:
             raise ValueError(f"two jobs are both called {job_id!r}: give characters/motions distinct names")
         seen.add(job_id)
+        inputs = {"character": input_fingerprint(character), "motion": input_fingerprint(motion)}
         jobs.append(RenderJob(job_id, character, motion, character_name, motion_name, cfg,
-                              derive_seed(cfg.seed, job_id), digest))
+                              derive_seed(cfg.seed, job_id), digest, inputs))
     if not jobs:
         raise ValueError("no render jobs: renderer.characters (or renderer.motions) is empty")
     return jobs

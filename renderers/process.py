@@ -3,7 +3,7 @@ state never outlives a job, and bpy never enters the caller's process or Prefect
 
 :func:`run_worker` runs any worker module (render jobs, character-sheet rows) with the project
 on ``PYTHONPATH``, a timeout and retries; :func:`run_job_process` is the render job on top of it,
-skipped when its shard is already complete.
+skipped when its shard is already there and matches (``renderers.resume``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,18 @@ import os
 import pickle
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from renderers.job import RenderJob
+from renderers.job import INPUT_ERROR_EXIT, RenderJob
+from renderers.resume import check_shard
+from rig2sketch import leftovers
 from rig2sketch.paths import REPO_ROOT
+
+
+class JobInputError(ValueError):
+    """A worker refused its input (one line from its stderr, naming the job, the input and the fix)."""
 
 
 def run_worker(module: str, args: list[str], what: str, timeout_s: float | None = None,
@@ -28,7 +33,8 @@ def run_worker(module: str, args: list[str], what: str, timeout_s: float | None 
     ``retries + 1`` times, each attempt killed after ``timeout_s`` (None: no limit).
 
     Returns (stdout, attempt number, seconds of that attempt). Raises RuntimeError naming
-    ``what`` with each failed attempt's last output lines."""
+    ``what`` with each failed attempt's last output lines, or :class:`JobInputError` (no retry)
+    when the worker exits ``INPUT_ERROR_EXIT``: bad input that another attempt would not fix."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     errors = []
@@ -37,45 +43,34 @@ def run_worker(module: str, args: list[str], what: str, timeout_s: float | None 
         try:
             done = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO_ROOT, env=env,
                                   capture_output=True, text=True, timeout=timeout_s)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # the worker was killed: its scratch folder stays behind
+            leftovers.remove_stale_scratch()
             errors.append(f"attempt {attempt}: timed out after {timeout_s:.0f} s")
             continue
         if done.returncode == 0:
             return done.stdout, attempt, time.perf_counter() - started
+        if done.returncode < 0:  # killed by a signal (out of memory, ...): nothing removed its scratch
+            leftovers.remove_stale_scratch()
+        if done.returncode == INPUT_ERROR_EXIT and (done.stderr or "").strip():
+            raise JobInputError(done.stderr.strip().splitlines()[-1])
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
         errors.append(f"attempt {attempt}: exit {done.returncode}\n{tail}")
     raise RuntimeError(f"{what} failed {len(errors)} time(s):\n" + "\n".join(errors))
 
 
-def shard_is_complete(job: RenderJob, path: Path) -> int | None:
-    """Rows of an existing shard made by exactly this job (same config hash and seed) that
-    validates; None when the job must (re)run."""
-    from shards import count_rows, shard_metadata, validate_dataset
-
-    if not path.exists():
-        return None
-    try:
-        meta = shard_metadata(path)
-    except Exception:  # unreadable file: re-render it
-        return None
-    if meta.get("config_hash") != job.config_hash or meta.get("seed") != job.seed:
-        return None
-    if validate_dataset([path]):
-        return None
-    return count_rows([path])
-
-
 def run_job_process(job: RenderJob, shard: Path, timeout_s: float, retries: int) -> dict[str, Any]:
-    """Render ``job`` into ``shard`` in a fresh process (skipped when already complete).
+    """Render ``job`` into ``shard`` in a fresh process; skipped when the shard there was made by
+    exactly this job and validates (``renderers.resume.check_shard``), replaced otherwise (the
+    flow refuses a differing shard before this runs unless the run says ``overwrite``).
 
     Returns a manifest entry. Raises RuntimeError with the worker's last output lines when every
     attempt failed or timed out."""
-    rows = shard_is_complete(job, shard)
+    check = check_shard(job, shard)
     entry = {"job_id": job.job_id, "character": job.character_name, "motion": job.motion_name,
              "shard": shard.name, "seed": job.seed}
-    if rows is not None:
-        return {**entry, "status": "skipped", "rows": rows, "seconds": 0.0, "attempts": 0}
-    with tempfile.TemporaryDirectory(prefix="rig2sketch-job-") as tmp:
+    if check.status == "keep":
+        return {**entry, "status": "skipped", "rows": check.rows, "seconds": 0.0, "attempts": 0}
+    with leftovers.scratch_dir("job") as tmp:
         spec = Path(tmp) / "job.pkl"
         spec.write_bytes(pickle.dumps(job))
         stdout, attempt, seconds = run_worker("renderers.job", [str(spec), str(shard)], f"render job {job.job_id}",

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shards import schema
-from shards.checksum import ShardError, read_checksum, verify_row_group
+from shards.checksum import ShardError, content_id, read_checksum, verify_row_group
 from shards.images import decode_png
 from shards.schema import schema_problems
 
@@ -45,14 +45,15 @@ def open_shard(path: str | Path, columns: list[str] | None = None) -> tuple[pq.P
     try:
         parquet = pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises OSError, ArrowInvalid, ... for damaged files
-        raise ShardError(path, f"not a readable Parquet file ({_first_line(err)})") from None
+        raise ShardError(path, f"not a readable Parquet file ({first_line(err)})") from None
     problems = schema_problems(parquet.schema_arrow, columns)
     if problems:
         raise ShardError(path, f"not a rig2sketch v1 shard ({'; '.join(problems[:3])})")
     return parquet, read_checksum(parquet, path)
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
+    """``Type: first line of the message`` (at most 200 characters) of an error from a library."""
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0][:200]}" if text else type(err).__name__
 
@@ -65,7 +66,7 @@ def iter_row_groups(path: str | Path, columns: list[str] | None = None) -> Itera
         try:
             table = parquet.read_row_group(index, columns=columns)
         except Exception as err:  # a damaged page: decompression, thrift, ...
-            raise ShardError(path, f"row group {index} does not read ({_first_line(err)})") from None
+            raise ShardError(path, f"row group {index} does not read ({first_line(err)})") from None
         verify_row_group(path, stored, index, table)
         yield table
 
@@ -115,6 +116,12 @@ def iter_samples(
                         yield row_to_sample(row, decode_images=decode_images)
                     except ValueError as err:  # an image that does not decode in a shard without checksum
                         raise ShardError(path, f"sample {row.get('sample_id')!r}: {err}") from None
+
+
+def shard_content_id(path: str | Path) -> str:
+    """A short id of a shard's content from its footer (its stored checksum; "" for a shard
+    written before checksums): equal ids, equal rows. Raises :class:`ShardError`."""
+    return content_id(open_shard(path, columns=[])[1])
 
 
 def count_rows(paths: PathsLike) -> int:

@@ -13,7 +13,7 @@ from rig2sketch.safe_paths import name_problem
 from shards import schema
 from shards.checksum import ShardError, read_checksum, verify_row_group
 from shards.images import decode_png
-from shards.reader import list_shards, row_to_sample
+from shards.reader import first_line, list_shards, row_to_sample
 from shards.schema import schema_problems
 
 
@@ -132,7 +132,7 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
         try:
             parquet = pq.ParquetFile(path)
         except Exception as err:  # pyarrow raises several types for damaged files
-            problems.append(Problem(str(path), None, f"not a readable Parquet file ({err}); re-render this shard"))
+            problems.append(Problem(str(path), None, f"not a readable Parquet file ({first_line(err)}); re-render this shard"))
             continue
         file_problems = _check_schema(path, parquet.schema_arrow)
         problems.extend(file_problems)
@@ -148,7 +148,8 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
             try:
                 table = parquet.read_row_group(group)
             except Exception as err:
-                problems.append(Problem(str(path), index, f"cannot read rows from here on ({err}); re-render this shard"))
+                problems.append(Problem(str(path), index, f"cannot read rows from here on ({first_line(err)}); "
+                                                          "re-render this shard"))
                 break
             if not file_problems:
                 try:
@@ -161,7 +162,7 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
                     row = row_to_sample(row, decode_images=False)
                     problems.extend(_check_row(path, index, row))
                 except Exception as err:  # values no stage writes (a damaged or foreign shard)
-                    problems.append(Problem(str(path), index, f"row cannot be checked ({type(err).__name__}: {err})"))
+                    problems.append(Problem(str(path), index, f"row cannot be checked ({first_line(err)})"))
                 sid = row["sample_id"]
                 if sid in seen:
                     first = seen[sid]
@@ -188,9 +189,11 @@ class ValidateConfig:
 
 
 def validate_command(cfg: ValidateConfig) -> int:
-    """Print each problem (file and row) and a verdict; 0 only when the dataset is clean."""
+    """Print each problem (file and row) and a verdict; 0 only when the dataset is clean, 1 when it
+    has problems. A path with no shards raises FileNotFoundError (the command's exit code 2)."""
     from shards.reader import count_rows
 
+    list_shards(cfg.dataset)  # no dataset there: FileNotFoundError (a wrong path, not a broken dataset)
     problems = validate_dataset(cfg.dataset, max_problems=cfg.max_problems)
     for problem in problems:
         print(problem)
