@@ -210,6 +210,9 @@ def _set_process_defaults(debug: bool = False) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("HYDRA_FULL_ERROR", "1" if debug else "0")
+    # Prefect gives its temporary server 20 s to start; on a loaded machine (a training run on
+    # every core) it needs more, and a run should not fail for that.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 # Errors that mean bad input (a value, a path, a file that is not what it claims, a full or

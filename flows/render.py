@@ -88,6 +88,7 @@ def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int, overwrit
             failures.append(err)
             entries[job.job_id] = _entry(job, "failed", error=str(err).strip().splitlines()[-1][:500])
             logger.info("%s", err)  # the run ends with it (the command prints one line)
+            save()
             progress.update(jobs=1)
             continue
         save()

@@ -150,11 +150,12 @@ class Sweep:
         import pyarrow.parquet as pq
 
         data = bytearray(path.read_bytes())
-        if column is not None:
+        if column is not None:  # the middle of the column's chunk (its dictionary or data page)
             meta = pq.ParquetFile(path).metadata.row_group(0)
             index = [meta.column(i).path_in_schema.split(".")[0] for i in range(meta.num_columns)].index(column)
             chunk = meta.column(index)
-            pos = chunk.data_page_offset + chunk.total_compressed_size - 6
+            start = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
+            pos = start + chunk.total_compressed_size // 2
         else:
             pos = data.rindex(footer) + len(footer) + 4
         data[pos] ^= 0x04
@@ -162,17 +163,19 @@ class Sweep:
 
     def rewrite(self, path: Path, edit: Callable, keep_checksum: bool = False, seal: bool = False) -> None:
         """Rewrite a shard's table through ``edit(rows) -> rows`` with pyarrow (as another tool would):
-        its checksum dropped, copied over unchanged (``keep_checksum``) or made anew (``seal``: as a
-        stage with a bug would write it)."""
+        its checksum and the marker dropped, the checksum copied over unchanged (``keep_checksum``)
+        or made anew (``seal``: as a stage with a bug would write it)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from shards.checksum import CHECKSUM_KEY, RunningChecksum
+        from shards.checksum import CHECKSUM_KEY, MARKER_KEY, RunningChecksum
 
         parquet = pq.ParquetFile(path)
         old = (parquet.metadata.metadata or {}).get(CHECKSUM_KEY.encode())
         table = parquet.read()
-        table = pa.Table.from_pylist(edit(table.to_pylist()), schema=table.schema)
+        meta = {k: v for k, v in table.schema.metadata.items() if k != CHECKSUM_KEY.encode()
+                and (keep_checksum or seal or k != MARKER_KEY.encode())}
+        table = pa.Table.from_pylist(edit(table.to_pylist()), schema=table.schema.with_metadata(meta))
         with pq.ParquetWriter(path, table.schema) as writer:
             writer.write_table(table, row_group_size=max(1, len(table)))
             if keep_checksum and old:
@@ -341,7 +344,7 @@ def _(s):
     raw = s.copy_base("p")
     bank = raw.parent / "bank"
     bank.mkdir()
-    (bank / "index.json").write_text(json.dumps({"styles": [{"id": "x", "file": "../outside.png", "tags": []}]}))
+    (bank / "index.json").write_text(json.dumps({"version": 1, "images": [{"id": "x", "file": "../outside.png", "tags": []}]}))
     return refused(cli("stylize", f"dataset={raw}", f"out={raw.parent / 'sty'}", f"style.bank={bank}"),
                    "outside")
 

@@ -80,11 +80,17 @@ def column_digest(column: pa.Array | pa.ChunkedArray) -> str:
     return h.hexdigest()
 
 
+def _rig2sketch_metadata(raw: dict | None) -> dict[str, str]:
+    """The ``rig2sketch.*`` entries of a metadata mapping, decoded, without the checksum itself
+    (``ParquetFile.read()`` copies the footer's keys into the schema it returns)."""
+    meta = {k.decode(errors="replace"): v.decode(errors="replace") for k, v in (raw or {}).items()}
+    return {k: v for k, v in sorted(meta.items()) if k.startswith("rig2sketch.") and k != CHECKSUM_KEY}
+
+
 def schema_digest(schema: pa.Schema) -> str:
     """Hex digest of the column names, types and nullability and the ``rig2sketch.*`` metadata."""
-    meta = {k.decode(errors="replace"): v.decode(errors="replace") for k, v in (schema.metadata or {}).items()}
     fields = [[f.name, _type_name(f.type), f.nullable] for f in schema]
-    described = {"fields": fields, "metadata": {k: v for k, v in sorted(meta.items()) if k.startswith("rig2sketch.")}}
+    described = {"fields": fields, "metadata": _rig2sketch_metadata(schema.metadata)}
     h = _digest()
     h.update(json.dumps(described, sort_keys=True).encode())
     return h.hexdigest()
@@ -134,6 +140,9 @@ def read_checksum(parquet: pq.ParquetFile, path: str | Path) -> dict[str, Any] |
         raise ShardError(path, f"checksum algorithm {algorithm!r} is not {ALGORITHM!r}")
     if schema != schema_digest(parquet.schema_arrow):
         raise ShardError(path, "schema or metadata differ from what was written (checksum mismatch)")
+    if _rig2sketch_metadata(parquet.metadata.metadata) != _rig2sketch_metadata(parquet.schema_arrow.metadata):
+        # Parquet keeps a plain copy of the schema's metadata in the footer; tools read either.
+        raise ShardError(path, "the footer's copy of the metadata differs from the schema's (damaged footer)")
     meta = parquet.metadata
     if meta.num_row_groups != len(rows) or meta.num_rows != total or sum(rows) != total:
         raise ShardError(path, f"{meta.num_rows} rows in {meta.num_row_groups} row groups, but {total} rows in "

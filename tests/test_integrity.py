@@ -21,13 +21,16 @@ from shards.checksum import ShardError
 
 def raw_content(path):
     """What a reader without checks gets from ``path`` (None: it does not read): column names,
-    value types and nullability (a list's item field name is no content), metadata, rows."""
+    value types and nullability (a list's item field name is no content), the schema's metadata
+    and the footer's plain copy of it (without the checksum itself), rows."""
     try:
         parquet = pq.ParquetFile(path)
         table = parquet.read()
         columns = [(f.name, f.nullable, str(getattr(f.type, "value_type", f.type)), getattr(f.type, "list_size", None),
                     str(f.type).split("<")[0]) for f in parquet.schema_arrow]
-        return columns, parquet.schema_arrow.metadata, parquet.metadata.num_rows, table.to_pylist()
+        footer = {k: v for k, v in (parquet.metadata.metadata or {}).items()
+                  if k not in (b"rig2sketch.checksum", b"ARROW:schema")}
+        return columns, parquet.schema_arrow.metadata, footer, parquet.metadata.num_rows, table.to_pylist()
     except Exception:
         return None
 
