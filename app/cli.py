@@ -148,25 +148,29 @@ def _schema_fields(schema: type) -> dict[str, list[str]]:
 
 
 def _explain(err: BaseException, name: str) -> str:
+    """One line: the error and its causes (without OmegaConf's ``full_key``/``object_type`` detail
+    lines and Hydra's advice to append a misspelled key with ``+``), and a hint for a typo."""
     import difflib
     import re
 
-    parts = [str(err).strip()]
-    cause = err.__cause__ or err.__context__
+    parts: list[str] = []
+    cause: BaseException | None = err
     while cause is not None and len(parts) < 4:
-        text = str(cause).strip()
-        if text and text != "None" and text not in parts[-1]:
-            parts.append(text)
+        for line in str(cause).strip().splitlines():
+            line = line.strip()
+            if (line and line != "None" and not re.match(r"(full_key|reference_type|object_type)\b", line)
+                    and not line.startswith("To append to your config use +") and line not in parts):
+                parts.append(line)
         cause = cause.__cause__ or cause.__context__
-    text = "\n".join(parts)
+    text = "; ".join(part.rstrip(".") for part in parts)
     if "no viable alternative at input" in text and re.search(r"[\[,]\s*[\w.]+=", text):
-        text += "\nan item holding '=' inside [...] or {...} must be quoted: overrides: [\"out=runs/x\"]"
+        text += "; an item holding '=' inside [...] or {...} must be quoted: overrides: [\"out=runs/x\"]"
     typo = re.search(r"Key '([^']+)' not in '([^']+)'", text)
     if typo:
         fields = _schema_fields(resolve_ref(COMMANDS[name].schema)).get(typo.group(2), [])
         close = difflib.get_close_matches(typo.group(1), fields, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        text += f"\n{hint}Allowed keys of {typo.group(2)}: {', '.join(fields)}"
+        text += f"; {hint}Allowed keys of {typo.group(2)}: {', '.join(fields)}"
     return text
 
 
@@ -210,9 +214,10 @@ def _set_process_defaults(debug: bool = False) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("HYDRA_FULL_ERROR", "1" if debug else "0")
-    # Prefect gives its temporary server 20 s to start; on a loaded machine (a training run on
-    # every core) it needs more, and a run should not fail for that.
+    # Prefect gives its temporary server 20 s to start and each API call 60 s; on a loaded machine
+    # (a training run on every core) both take longer, and a run should not fail for that.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("PREFECT_API_REQUEST_TIMEOUT", "300")
 
 
 # Errors that mean bad input (a value, a path, a file that is not what it claims, a full or

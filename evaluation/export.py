@@ -20,6 +20,7 @@ Writes go to a temporary folder renamed into place, so ``out`` is either complet
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -86,6 +87,12 @@ def export(cfg: ExportConfig) -> dict[str, int]:
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
+    except OSError as err:  # a full disk, a folder made read-only mid-export: name where it was going
+        if err.errno not in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG, errno.EACCES):
+            raise
+        reason = err.strerror or str(err).strip().splitlines()[-1]
+        raise OSError(f"cannot write the export to {out}: {reason} ({err.filename or tmp}); free space or choose "
+                      "another out= (nothing was written there)") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return counts

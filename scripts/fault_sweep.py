@@ -655,11 +655,12 @@ def _(s):
 
     w = s.fresh("m")
     (w / "img").mkdir()
-    ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk))
-    (w / "img" / "bomb.png").write_bytes(png)
-    return refused(cli("predict", f"images={w / 'img'}", f"out={w / 'p.json'}"), "bomb.png")
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
+    (w / "img" / "bomb.png").write_bytes(png)  # 4.8 GB of pixels once decoded
+    return refused(cli("predict", f"images={w / 'img'}", f"out={w / 'p.json'}"), "bomb.png", "pixel limit")
 
 
 @case("images", "predict on a transparent (RGBA) line drawing")
@@ -724,7 +725,7 @@ def _(s):
     w = s.fresh("x")
     (w / "notes.safetensors").write_text("my notes")
     return refused(cli("score", f"checkpoint={w / 'notes.safetensors'}", f"sets=[{{name: s, path: {s.base}}}]",
-                       f"out_dir={w / 'scores'}"),
+                       "holdout.characters=[ada]", f"out_dir={w / 'scores'}"),
                    "notes.safetensors is not a safetensors file")
 
 
@@ -882,7 +883,7 @@ def _(s):
     if not mounted(w / "full", "size=4k"):
         return Verdict("skipped", "needs root to mount a tiny tmpfs")
     try:
-        verdict = refused(s.export(s.base, w / "full" / "coco"), "no space left")
+        verdict = refused(s.export(s.base, w / "full" / "coco"), "no space left", str(w / "full" / "coco"))
         left = list((w / "full").iterdir())
         return Verdict("bad", f"left {left}") if left else verdict
     finally:
