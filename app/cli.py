@@ -290,6 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(OmegaConf.to_yaml(OmegaConf.structured(cfg)), end="")
         return 0
+    from rig2sketch.versions import record_command_line
+
+    record_command_line(["rig2sketch", args.command, *args.overrides])
     try:
         entry = resolve_ref(COMMANDS[args.command].entry)
         if not args.debug:

@@ -165,11 +165,13 @@ def dask_scaling(size: int, frames: int) -> dict:
     result = {}
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as out:
-            cfg = replace(_config("depth_normal", size, frames, threads=1), out_dir=out, motions=MOTIONS)
+            # The dataset in a sub-folder, so its reports (shards.reports_dir: beside it) stay in the temp folder.
+            cfg = replace(_config("depth_normal", size, frames, threads=1), out_dir=str(Path(out) / "raw"),
+                          motions=MOTIONS)
             started = time.perf_counter()
             render_flow(cfg, DaskRunner(workers=workers))
             seconds = time.perf_counter() - started
-            manifest = json.loads((Path(out) / "_manifest.json").read_text())
+            manifest = json.loads((Path(out) / "_reports" / "raw" / "manifest.json").read_text())
         # images_per_s: from the first job submitted to the last one done (the manifest's clock),
         # so the Prefect server and Dask cluster start-up are left out; seconds include them.
         result[workers] = {"seconds": seconds, "images": manifest["rows"],

@@ -84,6 +84,21 @@ class CropJitter:
     scale: float
     rotation_deg: float
     flip: bool
+    part: str = ""  # "", "upper" or "lower": crop to that part of the box (``part_box``)
+
+
+# A part keeps this share of the box's height, from the top (upper) or the bottom (lower).
+PART_SHARE = 0.55
+
+
+def part_box(bbox: np.ndarray, part: str) -> np.ndarray:
+    """The ``upper`` or ``lower`` part (``PART_SHARE`` of the height) of a box (x, y, w, h)."""
+    x, y, w, h = (float(t) for t in bbox)
+    if part == "upper":
+        return np.array([x, y, w, PART_SHARE * h], np.float32)
+    if part == "lower":
+        return np.array([x, y + (1 - PART_SHARE) * h, w, PART_SHARE * h], np.float32)
+    return np.asarray(bbox, np.float32)
 
 
 def sample_jitter(cfg: AugmentConfig, rng: np.random.Generator) -> CropJitter:
@@ -94,7 +109,11 @@ def sample_jitter(cfg: AugmentConfig, rng: np.random.Generator) -> CropJitter:
     r = 0.0
     if rng.random() < cfg.rotation_prob:
         r = float(np.clip(rng.normal() * cfg.rotation_deg, -2 * cfg.rotation_deg, 2 * cfg.rotation_deg))
-    return CropJitter(s, r, bool(rng.random() < cfg.flip_prob))
+    flip = bool(rng.random() < cfg.flip_prob)
+    part = ""
+    if cfg.partial_prob and rng.random() < cfg.partial_prob:  # no draw at 0: earlier runs repeat exactly
+        part = "upper" if rng.random() < 0.5 else "lower"
+    return CropJitter(s, r, flip, part)
 
 
 def swap_left_right(keypoints: np.ndarray, pairs: tuple[tuple[int, int], ...]) -> np.ndarray:

@@ -5,7 +5,9 @@ file, so ``build`` starts from the converted pretrained weights. The loss is on 
 BlazePose landmarks that are COCO keypoints (``COCO_FROM_BLAZEPOSE``): L1 on x, y in crop
 pixels / crop size where the joint is labelled and inside the crop (a visibility term is
 available, ``VISIBILITY_WEIGHT``, and off: see there). The
-other 22 landmarks, the heatmaps and the world landmarks are left untrained.
+other 22 landmarks, the heatmaps and the world landmarks have no labels; with
+``train.distill_weight`` > 0 the other landmarks are held to a frozen copy of the pretrained
+network (distillation, the alternative to ``train.freeze_layers`` for forgetting control).
 
 Contour renders seen from the back look much like the front, so the labels' left and right
 are often undecidable from the lines; plain L1 then pulls each pair to its midpoint (the
@@ -97,6 +99,19 @@ def _sample_loss(lm: torch.Tensor, keypoints: torch.Tensor, size: tuple[int, int
     return coords + VISIBILITY_WEIGHT * vis
 
 
+OTHER_LANDMARKS = tuple(i for i in range(33) if i not in COCO_FROM_BLAZEPOSE)  # hands, feet, face
+
+
+def distill_loss(student: dict[str, torch.Tensor], teacher: dict[str, torch.Tensor], size: tuple[int, int]
+                 ) -> torch.Tensor:
+    """L1 (/ crop size) between the student's and the teacher's x, y of the 16 body landmarks
+    that are not COCO keypoints (``OTHER_LANDMARKS``)."""
+    idx = list(OTHER_LANDMARKS)
+    scale = student["landmarks"].new_tensor(size)
+    diff = (student["landmarks"][:, idx, :2].float() - teacher["landmarks"][:, idx, :2].float()).abs() / scale
+    return diff.sum(-1).mean()
+
+
 def flip_coco(keypoints: torch.Tensor, width: int) -> torch.Tensor:
     """``B, 17, C`` (x first) predicted on a mirrored crop -> the unmirrored frame."""
     out = keypoints.clone()
@@ -109,6 +124,13 @@ class BlazePoseFamily:
 
     def __init__(self, variant: str) -> None:
         self.variant = variant
+        self._teacher: nn.Module | None = None
+
+    def teacher(self, device: torch.device) -> nn.Module:
+        """The pretrained network, frozen, for ``train.distill_weight`` (built once)."""
+        if self._teacher is None:
+            self._teacher = BlazePoseModel(self.variant).eval().requires_grad_(False)
+        return self._teacher.to(device)
 
     def build(self, cfg) -> nn.Module:
         return BlazePoseModel(self.variant)
@@ -127,7 +149,13 @@ class BlazePoseFamily:
     def loss(self, model: nn.Module, images: torch.Tensor, keypoints: torch.Tensor, cfg) -> torch.Tensor:
         with torch.autocast(images.device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and images.is_cuda):
             out = model(images)
-        return landmark_loss(coco_landmarks(out), keypoints, cfg.model.input_size, cfg.swap_tolerant)
+            if cfg.distill_weight:
+                with torch.no_grad():
+                    target = self.teacher(images.device)(images)
+        loss = landmark_loss(coco_landmarks(out), keypoints, cfg.model.input_size, cfg.swap_tolerant)
+        if cfg.distill_weight:
+            loss = loss + cfg.distill_weight * distill_loss(out, target, cfg.model.input_size)
+        return loss
 
     @torch.no_grad()
     def predict(self, model: nn.Module, images: torch.Tensor, cfg) -> tuple[np.ndarray, np.ndarray]:

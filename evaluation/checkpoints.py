@@ -16,10 +16,11 @@ from evaluation.config import BLAZEPOSE_ARCHS, ModelConfig
 from evaluation.pose_models import pose_model
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "weights"
-# The default model of `predict`: MediaPipe's BlazePose full (the bundled .tflite, run in torch).
-# Fine-tunes on rig2sketch renders have not beaten it yet on held-out sets (benchmarks/RESULTS.md,
-# "Data value"), so none is bundled. The small HRNet stays available by path.
-DEFAULT_CHECKPOINT = "blazepose_full"
+# The default model of `predict`: MediaPipe's BlazePose full fine-tuned on rig2sketch's own renders of
+# 11 bundled characters (data/weights/blazepose_r2s/MODEL_CARD.md; held-out scores in benchmarks/RESULTS.md,
+# "Data value"), stored as an fp16 delta of the bundled .tflite. `checkpoint=blazepose_full` is the
+# pretrained network as MediaPipe ships it; the small HRNet stays available by path.
+DEFAULT_CHECKPOINT = WEIGHTS / "blazepose_r2s" / "rig2sketch_blazepose_full.safetensors"
 HRNET_CHECKPOINT = WEIGHTS / "hrnet" / "rig2sketch_hrnet.safetensors"
 
 
@@ -43,12 +44,39 @@ CHECKPOINT_FIX = ("give a .safetensors file written by 'rig2sketch train', a .pt
                   "blazepose_lite|full|heavy")
 
 
+def save_delta(path_in: str | Path, path_out: str | Path, extra: dict | None = None) -> Path:
+    """Repack a trained BlazePose file as a *delta* of MediaPipe's pretrained network: only the
+    tensors training changed, in fp16, with ``rig2sketch.base`` naming the pretrained arch. The
+    unchanged tensors come from the bundled ``.tflite`` at load time (not stored twice); the
+    BlazePose weights are fp16 in the ``.tflite`` already."""
+    cfg = read_model_config(path_in)
+    if cfg is None or cfg.arch not in BLAZEPOSE_ARCHS:
+        raise ValueError(f"{path_in} is not a rig2sketch BlazePose file; only fine-tuned BlazePose packs as a delta")
+    base = pose_model(cfg.arch).build(cfg).state_dict()
+    state = load_state(path_in)
+    changed = {k: v.to(torch.float16).contiguous() for k, v in state.items()
+               if k in base and not torch.equal(v.to(base[k].dtype), base[k])}
+    meta = dict(_metadata(path_in))
+    meta.update({"rig2sketch.base": json.dumps(cfg.arch), "format": "pt"})
+    meta.update({f"rig2sketch.{k}": json.dumps(v) for k, v in (extra or {}).items()})
+    path_out = Path(path_out)
+    path_out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path_out) as tmp:
+        save_file(changed, str(tmp), metadata=meta)
+    return path_out
+
+
+def _metadata(path: str | Path) -> dict[str, str]:
+    """The safetensors metadata; ``WeightsError`` (one line) for a file that is not one."""
+    return safetensors_metadata(path, "checkpoint", CHECKPOINT_FIX)
+
+
 def read_model_config(path: str | Path) -> ModelConfig | None:
     """The ModelConfig stored in a rig2sketch safetensors file (None for other files).
     ``WeightsError`` (one line) for a .safetensors path that is not one."""
     if Path(path).suffix != ".safetensors":
         return None
-    meta = safetensors_metadata(path, "checkpoint", CHECKPOINT_FIX)
+    meta = _metadata(path)
     return ModelConfig(**json.loads(meta["rig2sketch.model"])) if "rig2sketch.model" in meta else None
 
 
@@ -80,5 +108,9 @@ def load_model(path: str | Path, cfg: ModelConfig | None = None) -> tuple[torch.
         raise ValueError(f"{path} carries no rig2sketch model config; pass evaluation.model (arch, input size)")
     family = pose_model(cfg.arch)
     model = family.build(cfg)
-    family.load(model, load_state(path))
+    state = load_state(path)
+    if stored is not None and "rig2sketch.base" in _metadata(path):
+        # A delta (``save_delta``): every stored tensor must fit; the rest is the pretrained base.
+        state = {**model.state_dict(), **state}
+    family.load(model, state)
     return model.eval(), cfg

@@ -72,12 +72,13 @@ class AugmentConfig:
     rotation_deg: float = 40.0
     rotation_prob: float = 0.6
     flip_prob: float = 0.5
+    partial_prob: float = 0.0  # crop to the upper or lower part of the body (the rest falls outside)
 
     def __post_init__(self) -> None:
         _check(self.preset in AUGMENT_PRESETS, "augment.preset", f"one of {AUGMENT_PRESETS}", self.preset)
         _check(0 <= self.scale_factor < 1, "augment.scale_factor", "0 <= x < 1", self.scale_factor)
         _check(0 <= self.rotation_deg <= 180, "augment.rotation_deg", "0..180", self.rotation_deg)
-        for key in ("rotation_prob", "flip_prob"):
+        for key in ("rotation_prob", "flip_prob", "partial_prob"):
             _check(0 <= getattr(self, key) <= 1, f"augment.{key}", "0..1", getattr(self, key))
 
 
@@ -107,6 +108,7 @@ class TrainConfig:
     init_strict: bool = True
     freeze_layers: int = 0
     swap_tolerant: bool = False
+    distill_weight: float = 0.0
     epochs: int = 10
     max_steps: int = 0
     batch_size: int = 32
@@ -127,6 +129,7 @@ class TrainConfig:
         _check(self.epochs >= 1, "train.epochs", ">= 1", self.epochs)
         _check(self.freeze_layers >= 0, "train.freeze_layers", ">= 0 (the first N layers with weights kept fixed)",
                self.freeze_layers)
+        _check(self.distill_weight >= 0, "train.distill_weight", ">= 0 (0 = off)", self.distill_weight)
         _check(self.max_steps >= 0, "train.max_steps", ">= 0 (0 = no limit)", self.max_steps)
         _check(self.batch_size >= 1, "train.batch_size", ">= 1", self.batch_size)
         _check(0 < self.lr < 1, "train.lr", "0 < lr < 1", self.lr)

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from evaluation import heatmaps, topdown
-from evaluation.augment import PhotometricAugment, sample_jitter, swap_left_right
+from evaluation.augment import PhotometricAugment, part_box, sample_jitter, swap_left_right
 from evaluation.config import AugmentConfig, HoldoutConfig, ModelConfig
 from rig2sketch.images import load_image
 from rig2sketch.skeleton import COCO_FLIP_PAIRS
@@ -150,13 +150,15 @@ class TopDownDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rec = self.records[index]
         image = read_image(rec)
-        center, size = topdown.box_to_center_size(rec.bbox, self.model.input_width / self.model.input_height,
-                                                  self.model.padding)
+        aspect = self.model.input_width / self.model.input_height
+        center, size = topdown.box_to_center_size(rec.bbox, aspect, self.model.padding)
         kp = rec.keypoints.copy()
         flip = False
         if self.augment is not None:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             jitter = sample_jitter(self.augment, rng)
+            if jitter.part:  # joints outside the partial crop drop out of the loss
+                center, size = topdown.box_to_center_size(part_box(rec.bbox, jitter.part), aspect, self.model.padding)
             size = size * jitter.scale
             flip = jitter.flip
             M = topdown.crop_matrix(center, size, self.model.input_size, jitter.rotation_deg, flip)

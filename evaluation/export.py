@@ -1,21 +1,24 @@
 """Export a rig2sketch dataset for other tools.
 
-- ``format=coco``: ``images/<name>.png`` + ``annotations/person_keypoints_<split>.json``
-  (COCO person keypoints, 1-based skeleton in ``categories``), loadable by pycocotools.
+- ``format=coco``: ``images/<name>.png`` + ``annotations/person_keypoints_<split>.json``, one file
+  per split, each with ``info``, ``licenses`` (the shards' ``licence`` metadata; each image names
+  its licence id), ``images``, ``annotations`` and ``categories`` (1-based skeleton); loadable by pycocotools.
 - ``format=yolo``: Ultralytics pose layout: ``images/<split>/``, ``labels/<split>/`` with one
   line ``0 cx cy w h x1 y1 v1 ... x17 y17 v17`` per person (normalised to [0, 1]) and
-  ``data.yaml`` with ``kpt_shape: [17, 3]`` and ``flip_idx``.
+  ``data.yaml`` with ``train``, ``val`` (and ``test``) naming those folders relative to the
+  file (no ``path:``, so the export can be moved), ``kpt_shape: [17, 3]`` and ``flip_idx``.
+  Ultralytics needs a train and a val set: a dataset without both is refused.
 
 Each format is a module of ``evaluation/exporters/`` registered in ``EXPORT_FORMATS``.
 
-The shards need no export for Hugging Face ``datasets``; they are plain Parquet::
+The shards need no export for Hugging Face ``datasets`` (``shards.layout``)::
 
     from datasets import load_dataset
-    ds = load_dataset("parquet", data_files={"train": "runs/data/contours/*.parquet"})["train"]
-    ds[0]["keypoints"]  # 51 floats: COCO-17 (x, y, v), reshape to (17, 3)
-    # images are PNG bytes: PIL.Image.open(io.BytesIO(ds[0]["image"]))
+    ds = load_dataset("runs/demo/raw")  # splits from the train/ val/ test/ folders
+    ds["train"][0]["image"]  # a PIL image; keypoints: 51 floats, COCO-17 (x, y, v)
 
 Writes go to a temporary folder renamed into place, so ``out`` is either complete or absent.
+A progress line (``export: rows done/N``) starts before the first row is written.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from evaluation.config import ExportConfig
 from evaluation.exporters.registry import EXPORT_FORMATS
 from rig2sketch.atomic import writable_dir
 from rig2sketch.leftovers import remove_stale_temp_files
+from rig2sketch.progress import StageProgress
 from rig2sketch.safe_paths import check_name, contained, unique_file_stem
 from rig2sketch.skeleton import COCO_FLIP_PAIRS, COCO_KEYPOINTS
-from shards import iter_samples
+from shards import iter_samples, list_shards, shard_metadata
+from shards.reader import open_shard
 from shards.validate import label_problems
 
 COLUMNS = ["sample_id", "image", "width", "height", "keypoints", "bbox", "area", "split"]
@@ -55,20 +60,34 @@ def flip_index() -> list[int]:
     return idx
 
 
+UNKNOWN_LICENCE = "unknown (see the dataset card)"
+
+
 def export_rows(cfg: ExportConfig):
-    """The dataset's rows (``COLUMNS``, image as PNG bytes) in the splits ``cfg.splits`` selects.
+    """The dataset's rows (``COLUMNS``, image as PNG bytes, plus ``licence``: the ``licence`` metadata of
+    the row's shard) in the splits ``cfg.splits`` selects, with a progress line from ``0/N`` on.
 
     Refuses (``ValueError``, one line) a split that is not an allowed name before it becomes a path,
     and labels ``validate`` would flag (NaN/inf or out-of-image bbox, keypoints) before they are written.
     """
-    for row in iter_samples(cfg.dataset, columns=COLUMNS, decode_images=False):
-        if cfg.splits and row["split"] not in cfg.splits:
-            continue
-        where = f"{cfg.dataset}: sample {row['sample_id']!r}"
-        check_name(row["split"], f"{where} split", fix="run 'rig2sketch validate' and re-render or fix that shard")
-        if problems := label_problems(row):
-            raise ValueError(f"{where}: {'; '.join(problems)}; run 'rig2sketch validate' and re-render that shard")
-        yield row
+    shards = list_shards(cfg.dataset)
+    for shard in shards:  # footers first: a foreign or damaged shard is named before any row is counted
+        open_shard(shard, columns=COLUMNS)
+    total = sum(1 for r in iter_samples(shards, columns=["split"], decode_images=False)
+                if not cfg.splits or r["split"] in cfg.splits)
+    progress = StageProgress("export", total_jobs=total, unit="rows")
+    progress.update(force=True)
+    for shard in shards:
+        licence = str(shard_metadata(shard).get("licence") or UNKNOWN_LICENCE)
+        for row in iter_samples([shard], columns=COLUMNS, decode_images=False):
+            if cfg.splits and row["split"] not in cfg.splits:
+                continue
+            where = f"{cfg.dataset}: sample {row['sample_id']!r}"
+            check_name(row["split"], f"{where} split", fix="run 'rig2sketch validate' and re-render or fix that shard")
+            if problems := label_problems(row):
+                raise ValueError(f"{where}: {'; '.join(problems)}; run 'rig2sketch validate' and re-render that shard")
+            yield {**row, "licence": licence}
+            progress.update(jobs=1, images=1)
 
 
 def export(cfg: ExportConfig) -> dict[str, int]:

@@ -75,7 +75,9 @@ def blazepose_task(sets: dict) -> dict:
 
 
 def _has_shards(path: str) -> bool:
-    return Path(path).is_dir() and any(Path(path).glob("*.parquet"))
+    from shards import has_shards
+
+    return has_shards(path)
 
 
 def ensure_datasets(cmd: EvaluateCommand) -> ExperimentConfig:

@@ -1,10 +1,12 @@
 """The main job: render -> stylize -> validate -> export -> (evaluate), one run folder.
 
     runs/demo/
-      README.md            dataset card (counts, visibility, sample grid, config, licences)
+      README.md            dataset card (Hub front matter, counts, visibility, sample grid, config, licences,
+                           the command line and commit that reproduce it)
       config.yaml          the resolved config
-      raw/                 render shards (+ _manifest.json, _contact_sheet.png)
-      <stylize step>/      stylized shards, one folder per step (e.g. adain_1/)
+      raw/<split>/         render shards, one folder per split (shards.layout: nothing else in raw/)
+      <stylize step>/      stylized shards, one folder per step (e.g. multistyle_1/), same split folders
+      _reports/<dataset>/  manifest, summary, contact sheet, metrics of each dataset's stage
       export/<format>/<dataset>/
       sample_grid.png
 """
@@ -64,6 +66,9 @@ class PipelineConfig:
         bad = [f for f in self.export if f not in EXPORT_FORMATS]
         if bad:
             raise ValueError(f"export={self.export}: unknown format(s) {bad}; choose from {', '.join(EXPORT_FORMATS.names())}")
+        if "yolo" in self.export and self.renderer.split.by == "none":  # fail before rendering, not at export
+            raise ValueError("export=[..., yolo] needs val rows (Ultralytics validates on them), but split=none puts "
+                             "every row in one split: choose split=character|motion|camera")
         if self.heavy_concurrency < 1:
             raise ValueError(f"heavy_concurrency={self.heavy_concurrency}: must be >= 1")
         self.renderer.in_run(self.out, self.seed)  # refuses renderer.out_dir / renderer.seed
@@ -74,12 +79,13 @@ class PipelineConfig:
 
 
 def _dataset_fingerprint(path: str) -> str:
-    """Names, content ids (stored checksums) and sizes and times of a dataset's shards: another
-    content, or a file touched since, is another dataset."""
-    from shards import list_shards, shard_content_id
+    """Paths (under the split folders), content ids (stored checksums) and sizes and times of a
+    dataset's shards: another content, or a file touched since, is another dataset."""
+    from shards import dataset_files, shard_content_id
 
-    files = list_shards(path)
-    return stable_hash([(f.name, shard_content_id(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files])
+    files = [f for f, _ in dataset_files(path)]
+    return stable_hash([(f.relative_to(path).as_posix(), shard_content_id(f), f.stat().st_size, f.stat().st_mtime_ns)
+                        for f in files])
 
 
 def _validate_key(context, parameters) -> str:
@@ -132,6 +138,14 @@ def export_task(dataset: str, fmt: str, out: str) -> str:
     return str(target)
 
 
+def stylize_config(cfg: PipelineConfig, step: StylizeStep, raw: str) -> "StylizeConfig":
+    """The stylize stage's config for one step of the run: ``raw`` into ``<out>/<step.name>``."""
+    from stylizers.config import StylizeConfig
+
+    return StylizeConfig(dataset=raw, out=str(Path(cfg.out) / step.name), stylizer=step.stylizer, style=step.style,
+                         seed=cfg.seed, metrics=step.metrics, overwrite=cfg.overwrite)
+
+
 @task(name="dataset-card", retries=1)
 def card_task(cfg: PipelineConfig, datasets: dict[str, str], extra_sections: dict[str, str]) -> str:
     from flows.run_card import write_run_card
@@ -153,7 +167,6 @@ def pipeline_flow(cfg: PipelineConfig) -> Path:
     skips work whose outputs exist and validate."""
     from flows.render import render_flow
     from flows.stylize import stylize_flow
-    from stylizers.config import StylizeConfig
 
     from prefect.client.orchestration import get_client
 
@@ -170,10 +183,7 @@ def pipeline_flow(cfg: PipelineConfig) -> Path:
     for step in cfg.stylize:
         logger.info("stylize step %s", step.name)
         with concurrency(HEAVY_LIMIT, occupy=1, strict=False):
-            out = stylize_flow(
-                StylizeConfig(dataset=str(raw), out=str(run / step.name), stylizer=step.stylizer, style=step.style,
-                              seed=cfg.seed, overwrite=cfg.overwrite)
-            )
+            out = stylize_flow(stylize_config(cfg, step, str(raw)))
         datasets[step.name] = str(out)
     validations = [validate_task.submit(d) for name, d in datasets.items() if name != "raw"]
     rows = {name: f.result() for name, f in zip([n for n in datasets if n != "raw"], validations)}
@@ -200,8 +210,10 @@ def pipeline_flow(cfg: PipelineConfig) -> Path:
         markdown=card.read_text()[:20000],
         description=f"dataset card of {run}",
     )
+    from shards import reports_dir
+
     for name, path in datasets.items():
-        sheet = Path(path) / "_contact_sheet.png"
+        sheet = reports_dir(path) / "contact_sheet.png"
         if sheet.exists():
             create_link_artifact(link=sheet.resolve().as_uri(), link_text=f"{name} contact sheet")
     logger.info("pipeline done: %s (%s)", run, json.dumps({"raw": "rendered", **rows}))

@@ -1,19 +1,21 @@
-"""Render flow: characters x motions -> one shard per job, in parallel, resumable.
+"""Render flow: characters x motions -> one shard per job and split, in parallel, resumable.
 
-    out_dir/
-      <character>__<motion>.parquet   one shard per job (written atomically by the worker)
-      _manifest.json                  jobs, shards, rows, seeds, timings (rewritten as jobs finish)
-      _summary.json                   images, characters, motions, cameras, visibility histogram
-      _contact_sheet.png              a grid of renders with their keypoints drawn
+    out_dir/                          shards only (shards.layout), so directory readers take it as is
+      <split>/<character>__<motion>.parquet   a job's rows of that split (written atomically by the worker)
+    <out_dir's parent>/_reports/<out_dir's name>/
+      manifest.json                   jobs, shards, rows, seeds, timings (rewritten as jobs finish)
+      summary.json, summary.md        images, characters, motions, cameras, splits, visibility histogram
+      contact_sheet.png               a grid of renders with their keypoints drawn
 
 Each job runs as its own ``python -m renderers.job`` process (``renderers.process``; bpy never
 enters the flow's process or Prefect's threads), killed after ``runner.timeout_s`` and retried
-``runner.retries`` times (not when it refused its input). A job whose shard already exists with
-the same config hash, seed and input fingerprints, and validates (checksum included), is skipped,
+``runner.retries`` times (not when it refused its input). A job whose shards already exist with
+the same config hash, seed and input fingerprints, and validate (checksum included), is skipped,
 so a killed run re-run renders only what is missing; a shard made by another run is refused
-before any job starts unless ``overwrite`` (``renderers.resume``). Where the tasks run is the
-run's ``runner`` (``flows.runners``: ``local`` threads, ``dask``, ...). Job planning is
-``renderers.plan``.
+before any job starts unless ``overwrite`` (``renderers.resume``). Which split each row gets is
+planned up front (``renderer.split``, ``renderers.splits``); a job writes one shard per split
+(``<out>/<split>/<job>.parquet``). Where the tasks run is the run's ``runner`` (``flows.runners``:
+``local`` threads, ``dask``, ...). Job planning is ``renderers.plan``.
 """
 
 from __future__ import annotations
@@ -33,23 +35,23 @@ from flows.runners.registry import RunnerConfig, runner_config
 from renderers.config import RenderConfig
 from renderers.job import RenderJob
 from renderers.plan import config_hash, plan_jobs
-from renderers.process import JobInputError, run_job_process
+from renderers.process import JobInputError, job_entry, run_job_process
 from renderers.resume import plan_resume
 from rig2sketch.atomic import write_json_atomic
 from rig2sketch.leftovers import remove_stale_scratch, remove_stale_temp_files
 from rig2sketch.progress import StageProgress
+from shards import SPLITS, reports_dir
 
-MANIFEST = "_manifest.json"
-
-
-@task(name="render-job", cache_policy=NO_CACHE)  # the shard on disk is the cache (renderers.resume)
-def render_job(job: RenderJob, shard: str, timeout_s: float, retries: int) -> dict[str, Any]:
-    return run_job_process(job, Path(shard), timeout_s, retries)
+MANIFEST = "manifest.json"
 
 
-def _entry(job: RenderJob, status: str, rows: int = 0, **extra: Any) -> dict[str, Any]:
-    return {"job_id": job.job_id, "character": job.character_name, "motion": job.motion_name,
-            "shard": f"{job.job_id}.parquet", "seed": job.seed, "status": status, "rows": rows, **extra}
+@task(name="render-job", cache_policy=NO_CACHE)  # the shards on disk are the cache (renderers.resume)
+def render_job(job: RenderJob, dataset: str, timeout_s: float, retries: int) -> dict[str, Any]:
+    return run_job_process(job, Path(dataset), timeout_s, retries)
+
+
+def _entry(job: RenderJob, dataset: Path, status: str, rows: int = 0, **extra: Any) -> dict[str, Any]:
+    return {**job_entry(job, dataset), "status": status, "rows": rows, **extra}
 
 
 @flow(name="render")
@@ -57,28 +59,33 @@ def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int, overwrit
     logger = get_run_logger()
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for path in remove_stale_temp_files(out) + remove_stale_scratch():  # left by a killed run
+    reports = reports_dir(out)
+    for folder in (out, *(out / split for split in SPLITS)):
+        for path in remove_stale_temp_files(folder):  # left by a killed run
+            logger.info("removed %s (left by a killed run)", path)
+    for path in remove_stale_scratch():
         logger.info("removed %s (left by a killed run)", path)
     jobs = plan_jobs(cfg)
     checks, others = plan_resume(jobs, out, overwrite)  # refuses shards of another run unless overwrite
     logger.info("render: %d jobs (%s) into %s", len(jobs), cfg.contour, out)
     progress = StageProgress("render", total_jobs=len(jobs))
-    # The manifest lists every shard from the start: kept, pending (then rendered or failed), and
-    # shards of the same config that this run does not write.
-    entries = {job.job_id: _entry(job, "skipped", check.rows, seconds=0.0, attempts=0) if check.status == "keep"
-               else _entry(job, "pending") for job, check in zip(jobs, checks)}
-    manifest = {"config_hash": config_hash(cfg), "seed": cfg.seed, "contour": cfg.contour, "renderer": asdict(cfg),
-                "jobs": [], "other_shards": [p.name for p in others]}
+    # The manifest lists every job's shards from the start: kept, pending (then rendered or failed),
+    # and shards of the same config that this run does not write.
+    entries = {job.job_id: _entry(job, out, "skipped", check.rows, seconds=0.0, attempts=0) if check.status == "keep"
+               else _entry(job, out, "pending") for job, check in zip(jobs, checks)}
+    manifest = {"config_hash": config_hash(cfg), "seed": cfg.seed, "contour": cfg.contour,
+                "split": asdict(cfg.split), "renderer": asdict(cfg), "jobs": [],
+                "other_shards": [str(p.relative_to(out)) for p in others]}
 
     def save() -> None:
         manifest["jobs"] = [entries[k] for k in sorted(entries)]
         manifest["rows"] = sum(e["rows"] for e in manifest["jobs"])
-        write_json_atomic(out / MANIFEST, manifest)
+        write_json_atomic(reports / MANIFEST, manifest)
 
     save()
     todo = [job for job, check in zip(jobs, checks) if check.status != "keep"]
-    progress.update(jobs=len(jobs) - len(todo))
-    futures = {render_job.submit(job, str(out / f"{job.job_id}.parquet"), timeout_s, retries): job for job in todo}
+    progress.update(jobs=len(jobs) - len(todo), force=True)  # the 0/N line, before the first job ends
+    futures = {render_job.submit(job, str(out), timeout_s, retries): job for job in todo}
     failures = []
     for future in as_completed(list(futures)):
         job = futures[future]
@@ -86,7 +93,7 @@ def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int, overwrit
             entries[job.job_id] = future.result()
         except Exception as err:  # keep going: the other jobs' shards still count
             failures.append(err)
-            entries[job.job_id] = _entry(job, "failed", error=str(err).strip().splitlines()[-1][:500])
+            entries[job.job_id] = _entry(job, out, "failed", error=str(err).strip().splitlines()[-1][:500])
             logger.info("%s", err)  # the run ends with it (the command prints one line)
             save()
             progress.update(jobs=1)
@@ -110,7 +117,8 @@ def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int, overwrit
 def job_failures(failures: list[Exception], total: int) -> Exception:
     """The error a run with failed jobs ends with: the first job's bad-input line (a ``ValueError``,
     one line) when a job refused its input, else a RuntimeError with the first worker's output."""
-    others = f" ({len(failures) - 1} other job(s) failed too; see _manifest.json)" if len(failures) > 1 else ""
+    others = (f" ({len(failures) - 1} other job(s) failed too; see manifest.json in the run's _reports folder)"
+              if len(failures) > 1 else "")
     refused = [err for err in failures if isinstance(err, JobInputError)]
     if refused:
         return ValueError(f"{refused[0]}{others}")
@@ -152,7 +160,7 @@ def shared_prefect_api(runner: RunnerConfig) -> Iterator[dict[str, str]]:
 
 def render_flow(cfg: RenderConfig, runner: RunnerConfig | Mapping[str, Any] | None = None,
                 overwrite: bool = False) -> Path:
-    """Render ``cfg`` into ``cfg.out_dir`` (shards + manifest + summary + contact sheet) on
+    """Render ``cfg`` into ``cfg.out_dir`` (shards; manifest, summary and contact sheet in its reports folder) on
     ``runner`` (a runner config or its ``{"kind": ...}`` mapping; None = ``local``); returns the
     dataset directory. Shards already there are kept when they match this run and refused
     otherwise, or re-rendered with ``overwrite`` (``renderers.resume``). Entry point of

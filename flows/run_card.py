@@ -11,8 +11,9 @@ from rig2sketch.atomic import write_bytes_atomic, write_json_atomic, write_text_
 from rig2sketch.drawing import draw_pose, grid
 from flows.licences import character_licences, style_licences, weights_licences
 from rig2sketch.paths import DATA_DIR
-from shards import encode_png, iter_samples
-from shards.card import card_markdown
+from rig2sketch.versions import command_line, source_revision
+from shards import encode_png, iter_samples, list_shards, reports_dir
+from shards.card import card_markdown, dataset_licences, front_matter, hub_licence
 from shards.summary import summarize
 
 
@@ -40,7 +41,8 @@ def sample_grid(datasets: dict[str, str], n: int, seed: int) -> np.ndarray:
 
 
 def write_run_card(cfg: Any, datasets: dict[str, str], extra_sections: dict[str, str]) -> Path:
-    """Write README.md (the card), summary.json, config.yaml and sample_grid.png into ``cfg.out``."""
+    """Write README.md (the card, with the Hub's YAML front matter), summary.json, config.yaml and
+    sample_grid.png into ``cfg.out``."""
     from omegaconf import OmegaConf
 
     run = Path(cfg.out)
@@ -61,9 +63,10 @@ def write_run_card(cfg: Any, datasets: dict[str, str], extra_sections: dict[str,
 
     images = {"Sample grid (raw render and its stylized versions, keypoints drawn)": "sample_grid.png"}
     for name, path in datasets.items():
-        sheet = Path(path) / "_contact_sheet.png"
+        sheet = (reports_dir(path) / "contact_sheet.png").resolve()
         if sheet.exists():
-            images[f"Contact sheet: {name}"] = str(sheet.relative_to(run)) if sheet.is_relative_to(run) else str(sheet)
+            images[f"Contact sheet: {name}"] = str(sheet.relative_to(run.resolve())) if sheet.is_relative_to(run.resolve()) else str(sheet)
+    licence = hub_licence(dataset_licences([p for path in datasets.values() for p in list_shards(path)]))
     text = card_markdown(
         f"rig2sketch dataset: {cfg.name}",
         summaries,
@@ -72,5 +75,8 @@ def write_run_card(cfg: Any, datasets: dict[str, str], extra_sections: dict[str,
         licences=licences,
         images=images,
         extra_sections=extra_sections,
+        front=front_matter(run, datasets, licence=licence, pretty_name=f"rig2sketch {cfg.name}"),
+        command=command_line(),
+        source=source_revision(),
     )
     return write_text_atomic(run / "README.md", text)

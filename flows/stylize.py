@@ -1,10 +1,14 @@
 """Stylize flow: render shards -> stylized shards (same labels + lineage), a contact sheet and metrics.
 
-    <out>/
-      <same names as the input shards>.parquet   one stylized shard per render shard
-      _contact_sheet.png                           render | style | stylized copies | labels on stylized
-      _metrics.json                                content/style loss + Fréchet distance, alpha vs alpha=0
-      _stylize.json                                config, config hash, every shard with its status, counts
+    <out>/                                         shards only (shards.layout)
+      <split>/<same names as the input shards>.parquet   one stylized shard per render shard
+    <out's parent>/_reports/<out's name>/
+      contact_sheet.png      render | style | stylized copies | labels on stylized
+      metrics.json           content/style loss + Fréchet distance, alpha vs alpha=0 (``metrics: false``: skipped)
+      stylize.json           config, config hash, every shard with its status, counts
+
+Progress: a ``0/N`` line before the first shard, lines as images are written, and the metrics
+step's own line (it runs the stylizer twice more on ``metrics_samples`` renders).
 
 Resumable: a shard already in ``out`` (shards are written atomically, so present = complete) made with
 the same config hash from the same source content (checksum) that validates is skipped; one made by
@@ -23,7 +27,7 @@ from prefect.cache_policies import NO_CACHE
 from rig2sketch.atomic import write_json_atomic
 from rig2sketch.leftovers import remove_stale_temp_files
 from rig2sketch.progress import StageProgress
-from shards import list_shards
+from shards import SPLITS, list_shards, reports_dir
 from shards.reader import open_shard
 from stylizers.base import StylizerRunner
 from stylizers.config import StylizeConfig
@@ -32,8 +36,9 @@ from stylizers.stage import LoadedStyles, config_hash, load_stage, plan_shards, 
 
 
 @task(name="stylize-shard", cache_policy=NO_CACHE)
-def stylize_shard_task(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles) -> int:
-    return stylize_shard(src, dst, cfg, runner, styles)
+def stylize_shard_task(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles,
+                       progress: StageProgress) -> int:
+    return stylize_shard(src, dst, cfg, runner, styles, on_rows=lambda n: progress.update(images=n))
 
 
 @task(name="stylize-report", cache_policy=NO_CACHE)
@@ -47,27 +52,29 @@ def stylize_flow(cfg: StylizeConfig) -> Path:
     logger = get_run_logger()
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    for path in remove_stale_temp_files(out):
-        logger.info("removed %s (left by a killed run)", path)
+    record = reports_dir(out) / "stylize.json"
+    for folder in (out, *(out / split for split in SPLITS)):
+        for path in remove_stale_temp_files(folder):
+            logger.info("removed %s (left by a killed run)", path)
     plan = plan_shards(cfg)  # refuses shards made by another run unless cfg.overwrite
     todo = [(src, dst) for src, dst, status in plan if status != "keep"]
     logger.info("stylize: %d shards, %d already done, %d to do", len(plan), len(plan) - len(todo), len(todo))
-    if not todo and (out / "_stylize.json").exists():
+    if not todo and record.exists():
         return out  # everything was done by an earlier run, reports included
+    progress = StageProgress(stage="stylize", total_jobs=len(todo), unit="shards")
+    progress.update(force=True)  # the 0/N line, before the stylizer loads and the first shard ends
     runner, styles = load_stage(cfg)
     logger.info("stylizer %s on %s (%s), %d styles", runner.stylizer.name, runner.device, runner.dtype, len(styles.ids))
-    progress = StageProgress(stage="stylize", total_jobs=len(todo))
     total = 0
     for src, dst in todo:
-        rows = stylize_shard_task(src, dst, cfg, runner, styles)
-        total += rows
-        progress.update(jobs=1, images=rows)
+        total += stylize_shard_task(src, dst, cfg, runner, styles, progress)
+        progress.update(jobs=1, force=True)
     report = report_task(cfg, runner, styles)
-    shards = [{"shard": dst.name, "source": str(src), "status": {"keep": "skipped", "todo": "stylized",
-                                                                 "redo": "re-stylized"}[status]}
+    shards = [{"shard": str(dst.relative_to(out)), "source": str(src),
+               "status": {"keep": "skipped", "todo": "stylized", "redo": "re-stylized"}[status]}
               for src, dst, status in plan]
-    write_json_atomic(out / "_stylize.json", {"config": asdict(cfg), "config_hash": config_hash(cfg),
-                                              "shards": shards, "rows_written_this_run": total, "metrics": report})
+    write_json_atomic(record, {"config": asdict(cfg), "config_hash": config_hash(cfg),
+                               "shards": shards, "rows_written_this_run": total, "metrics": report})
     if report:
         logger.info("metrics: %s", json.dumps(report["by_alpha"]))
     return out

@@ -72,12 +72,19 @@ class PlacedCamera:
         return self.world_to_cam[2, :3].copy()
 
 
+def camera_names(cfg: CameraConfig) -> list[str]:
+    """The ids of a job's cameras, in order: ``ring00``.. for a ring, ``cam00``.. for sampled views
+    (the ``camera`` column; known before rendering, so splits by camera are planned up front)."""
+    prefix = "ring" if cfg.mode == "ring" else "cam"
+    return [f"{prefix}{i:02d}" for i in range(cfg.count)]
+
+
 def ring_views(cfg: CameraConfig) -> list[ViewSpec]:
     """The seed's ring: ``cfg.count`` views evenly spaced in azimuth from the front, at
     ``cfg.elevation_deg``, all with ``cfg.focal_mm`` and ``cfg.fill``."""
     return [
         ViewSpec(
-            name=f"ring{i:02d}",
+            name=name,
             azimuth_deg=360.0 * i / cfg.count,
             elevation_deg=cfg.elevation_deg,
             focal_mm=cfg.focal_mm,
@@ -85,7 +92,7 @@ def ring_views(cfg: CameraConfig) -> list[ViewSpec]:
             fill=cfg.fill,
             projection=cfg.projection,
         )
-        for i in range(cfg.count)
+        for i, name in enumerate(camera_names(cfg))
     ]
 
 
@@ -97,10 +104,10 @@ def sample_views(cfg: CameraConfig, rng: np.random.Generator) -> list[ViewSpec]:
         return float(rng.uniform(pair[0], pair[1]))
 
     views = []
-    for i in range(cfg.count):
+    for name in camera_names(cfg):
         views.append(
             ViewSpec(
-                name=f"cam{i:02d}",
+                name=name,
                 azimuth_deg=draw(cfg.azimuth_deg_range),
                 elevation_deg=draw(cfg.elevation_deg_range),
                 roll_deg=draw(cfg.roll_deg_range),

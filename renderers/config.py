@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 
+from renderers.splits import SplitConfig
+
 PROJECTIONS = ("perspective", "orthographic")
 CAMERA_MODES = ("ring", "sampled")
 # RenderConfig keys a command fills from its own top-level keys (never set in renderer config).
@@ -114,6 +116,7 @@ class RenderConfig:
     ``line_px``: line thickness in pixels at this resolution.
     ``visibility_radius_m``: a joint counts as visible when the first surface the camera ray
     meets lies within this distance in front of the joint (the joint sits inside its limb).
+    ``split``: which rows are train, val and test (``renderers.splits``; ``configs/split/*.yaml``).
     ``threads``: CPU threads per render process (Cycles and torch); 0 = all cores.
     Where and how the jobs run is the run's ``runner`` (``flows.runners``), not render config.
     ``scene_loader``: ``module:function`` building a job's character and motion in the worker
@@ -134,7 +137,7 @@ class RenderConfig:
     shaded_samples: int = 8
     visibility_radius_m: float = 0.12
     seed: int = 0
-    split: str = "train"
+    split: SplitConfig = field(default_factory=SplitConfig)
     threads: int = 0
     scene_loader: str = "renderers.job:selected_scene"
     camera: CameraConfig = field(default_factory=CameraConfig)
@@ -148,6 +151,8 @@ class RenderConfig:
             self.frames = FrameConfig(**self.frames)
         if isinstance(self.outputs, dict):
             self.outputs = OutputConfig(**self.outputs)
+        if isinstance(self.split, dict):
+            self.split = SplitConfig(**self.split)
         self.characters = list(self.characters)
         self.motions = list(self.motions)
         _check_renderer(16 <= self.width <= 8192, "renderer.width", "16..8192 pixels", self.width)
@@ -160,7 +165,6 @@ class RenderConfig:
         _check_renderer(0 <= self.threads <= 256, "renderer.threads", "0 (all cores) or a count", self.threads)
         _check_renderer(":" in self.scene_loader, "renderer.scene_loader", "'module:function'", self.scene_loader)
         _check_renderer(self.seed >= 0, "renderer.seed", "an integer >= 0", self.seed)
-        _check_renderer(self.split in ("train", "val", "test"), "renderer.split", "train, val or test", self.split)
         # Checked lazily against the registry so this module stays import-light.
         from renderers.contours import CONTOURS
 

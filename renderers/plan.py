@@ -1,5 +1,6 @@
 """Planning a render run (bpy-free): one :class:`RenderJob` per (character, motion), each with a
-seed derived from the run seed and the job's identity, and the config hash stored in its shard."""
+seed derived from the run seed and the job's identity, the split of each of its cameras
+(``renderers.splits``), and the config hash stored in its shards."""
 
 from __future__ import annotations
 
@@ -7,17 +8,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from renderers.cameras import camera_names
 from renderers.config import RenderConfig
 from renderers.job import RenderJob
 from renderers.resume import input_fingerprint
+from renderers.splits import assign_splits
 from rig2sketch.safe_paths import check_name
 from rig2sketch.seeding import derive_seed, stable_hash
 
 
 def config_hash(cfg: RenderConfig) -> str:
-    """Hash of everything that shapes the images and labels (not where or how jobs run)."""
+    """Hash of everything that shapes the images and labels (not where or how jobs run). The split
+    settings are left out: each job's hash adds the splits its own cameras get (:func:`plan_jobs`),
+    so a changed split assignment re-renders only the jobs whose rows change split."""
     shaping = asdict(cfg)
-    for key in ("out_dir", "characters", "motions"):
+    for key in ("out_dir", "characters", "motions", "split"):
         shaping.pop(key)
     return stable_hash(shaping)
 
@@ -47,11 +52,27 @@ def job_specs(cfg: RenderConfig) -> list[tuple[str, Any, str, Any]]:
     return [(c.label, c, m.label, m) for c in characters for m in motions]
 
 
+def camera_splits(cfg: RenderConfig, specs: list[tuple[str, Any, str, Any]]) -> list[tuple[tuple[str, str], ...]]:
+    """For each job of ``specs`` (``job_specs``), ``(camera, split)`` for each of its cameras."""
+    cameras = camera_names(cfg.camera)
+    by = cfg.split.by
+    if by == "camera":
+        of_camera = assign_splits(cameras, cfg.split)
+        return [tuple((c, of_camera[c]) for c in cameras) for _ in specs]
+    names = [character if by == "character" else motion for character, _, motion, _ in specs]
+    of_name = assign_splits(names, cfg.split)
+    return [tuple((c, of_name[name]) for c in cameras) for name in names]
+
+
 def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
-    """One :class:`RenderJob` per (character, motion); job seeds from the run seed and job id."""
+    """One :class:`RenderJob` per (character, motion); job seeds from the run seed and job id.
+
+    A job's config hash covers the render settings and its cameras' splits (which depend on the
+    run's set of names, not in ``config_hash``), so a shard of another split assignment is re-rendered."""
     digest = config_hash(cfg)
+    specs = job_specs(cfg)
     jobs, seen = [], set()
-    for character_name, character, motion_name, motion in job_specs(cfg):
+    for (character_name, character, motion_name, motion), splits in zip(specs, camera_splits(cfg, specs)):
         job_id = check_name(f"{_safe(character_name)}__{_safe(motion_name)}", "render job id",
                             fix="rename the character or motion")  # it names the shard file
         if job_id in seen:
@@ -59,7 +80,8 @@ def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
         seen.add(job_id)
         inputs = {"character": input_fingerprint(character), "motion": input_fingerprint(motion)}
         jobs.append(RenderJob(job_id, character, motion, character_name, motion_name, cfg,
-                              derive_seed(cfg.seed, job_id), digest, inputs))
+                              derive_seed(cfg.seed, job_id), stable_hash([digest, splits]), inputs=inputs,
+                              splits=splits, run_config_hash=digest))
     if not jobs:
         raise ValueError("no render jobs: renderer.characters (or renderer.motions) is empty")
     return jobs

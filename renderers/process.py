@@ -3,7 +3,7 @@ state never outlives a job, and bpy never enters the caller's process or Prefect
 
 :func:`run_worker` runs any worker module (render jobs, character-sheet rows) with the project
 on ``PYTHONPATH``, a timeout and retries; :func:`run_job_process` is the render job on top of it,
-skipped when its shard is already there and matches (``renderers.resume``).
+skipped when its shards are already there and match (``renderers.resume``).
 """
 
 from __future__ import annotations
@@ -58,22 +58,45 @@ def run_worker(module: str, args: list[str], what: str, timeout_s: float | None 
     raise RuntimeError(f"{what} failed {len(errors)} time(s):\n" + "\n".join(errors))
 
 
-def run_job_process(job: RenderJob, shard: Path, timeout_s: float, retries: int) -> dict[str, Any]:
-    """Render ``job`` into ``shard`` in a fresh process; skipped when the shard there was made by
-    exactly this job and validates (``renderers.resume.check_shard``), replaced otherwise (the
-    flow refuses a differing shard before this runs unless the run says ``overwrite``).
+def stale_shards(job: RenderJob, dataset: Path) -> list[Path]:
+    """Shards of ``job`` under ``dataset`` that it no longer writes: another split's folder (the split
+    assignment changed) or the dataset folder itself (the layout before split folders)."""
+    from renderers.job import shard_paths
+    from shards import SPLITS
 
-    Returns a manifest entry. Raises RuntimeError with the worker's last output lines when every
-    attempt failed or timed out."""
-    check = check_shard(job, shard)
-    entry = {"job_id": job.job_id, "character": job.character_name, "motion": job.motion_name,
-             "shard": shard.name, "seed": job.seed}
+    keep = set(shard_paths(job, dataset).values())
+    candidates = [dataset / f"{job.job_id}.parquet", *(dataset / s / f"{job.job_id}.parquet" for s in SPLITS)]
+    return [p for p in candidates if p.exists() and p not in keep]
+
+
+def job_entry(job: RenderJob, dataset: Path) -> dict[str, Any]:
+    """The manifest fields of ``job`` (``shards``: paths relative to ``dataset``)."""
+    from renderers.job import shard_paths
+
+    return {"job_id": job.job_id, "character": job.character_name, "motion": job.motion_name,
+            "shards": [str(p.relative_to(dataset)) for p in shard_paths(job, Path(dataset)).values()],
+            "splits": job.split_names(), "seed": job.seed}
+
+
+def run_job_process(job: RenderJob, dataset: Path, timeout_s: float, retries: int) -> dict[str, Any]:
+    """Render ``job`` into its shards under ``dataset`` in a fresh process; skipped when every shard
+    there was made by exactly this job and validates (``renderers.resume.check_shard``), replaced
+    otherwise (the flow refuses a differing shard before this runs unless the run says
+    ``overwrite``); the job's shards of an earlier split assignment are removed first.
+
+    Returns a manifest entry (``shards``: paths relative to ``dataset``). Raises RuntimeError with
+    the worker's last output lines when every attempt failed or timed out."""
+    dataset = Path(dataset)
+    check = check_shard(job, dataset)
+    entry = job_entry(job, dataset)
     if check.status == "keep":
         return {**entry, "status": "skipped", "rows": check.rows, "seconds": 0.0, "attempts": 0}
+    for path in stale_shards(job, dataset):
+        path.unlink()
     with leftovers.scratch_dir("job") as tmp:
         spec = Path(tmp) / "job.pkl"
         spec.write_bytes(pickle.dumps(job))
-        stdout, attempt, seconds = run_worker("renderers.job", [str(spec), str(shard)], f"render job {job.job_id}",
+        stdout, attempt, seconds = run_worker("renderers.job", [str(spec), str(dataset)], f"render job {job.job_id}",
                                               timeout_s, retries)
     receipt = json.loads(stdout.strip().splitlines()[-1])
     return {**entry, "status": "rendered", "rows": receipt["rows"], "seconds": round(seconds, 3), "attempts": attempt}

@@ -6,6 +6,11 @@ and its content checksum and values validate. Any other shard there is refused w
 naming it, what differs and the fix (``overwrite=true`` re-renders it); with ``overwrite`` the
 shards that differ are re-rendered and shards of another config that this run would not write
 are removed, so the folder holds one run.
+
+Shards lie in split folders (``shards.layout``): a job writes one shard per split its cameras
+get, all of which must match for the job to be kept. Jobs' own hashes include their splits; the
+run's hash (``renderers.plan.config_hash``, stored as ``run_config_hash``) decides whether a shard
+no job of this run writes belongs to the same dataset.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ def input_fingerprint(spec: Any) -> str:
 
 @dataclass(frozen=True)
 class ShardCheck:
-    """One planned shard: ``status`` "missing" (render it), "keep" (``rows`` rows) or "differs"
+    """One planned job's shards (``path``: the first that differs, else the first): ``status`` "missing" (render it), "keep" (``rows`` rows) or "differs"
     (``differences`` say how)."""
 
     job_id: str
@@ -54,6 +59,7 @@ class ShardCheck:
     status: str
     rows: int = 0
     differences: list[str] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)  # the job's shards, one per split it writes
 
 
 def _short(value: Any) -> str:
@@ -80,19 +86,15 @@ def settings_changes(stored: Any, job: RenderJob) -> str:
     return ", ".join(shown) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
 
 
-def check_shard(job: RenderJob, path: Path, full: bool = True) -> ShardCheck:
-    """Whether the shard at ``path`` may stand for ``job``'s output (see the module doc).
-    ``full=False`` checks the footer only (metadata, checksum of the schema and row counts), not
-    the values: the quick check a command runs before it starts the flow."""
-    from shards import count_rows, shard_metadata, validate_dataset
+def _shard_differences(job: RenderJob, path: Path, full: bool) -> list[str]:
+    """How the existing shard at ``path`` differs from what ``job`` writes there (empty: it matches)."""
+    from shards import shard_metadata, validate_dataset
     from shards.checksum import ShardError
 
-    if not path.exists():
-        return ShardCheck(job.job_id, path, "missing")
     try:
         meta = shard_metadata(path)
     except ShardError as err:
-        return ShardCheck(job.job_id, path, "differs", differences=[err.problem])
+        return [err.problem]
     diffs = []
     if meta.get("seed") != job.seed:
         diffs.append(f"job seed {meta.get('seed')} != {job.seed} (the run's seed changed)")
@@ -110,29 +112,66 @@ def check_shard(job: RenderJob, path: Path, full: bool = True) -> ShardCheck:
         if problems:
             first = problems[0].message.removesuffix("; re-render this shard")
             diffs.append(first + (f" (+{len(problems) - 1} more problems)" if len(problems) > 1 else ""))
+    return diffs
+
+
+def _name(path: Path, out_dir: Path) -> str:
+    """A shard's name in messages: its path under the dataset folder (``train/a__walk.parquet``)."""
+    try:
+        return str(path.relative_to(out_dir))
+    except ValueError:
+        return path.name
+
+
+def check_shard(job: RenderJob, out_dir: Path, full: bool = True) -> ShardCheck:
+    """Whether the shards already under ``out_dir`` may stand for ``job``'s output: one per split
+    the job writes (``renderers.job.shard_paths``, split folders; see the module doc). "keep" only
+    when every one is there and matches; "differs" when one there does not; else "missing".
+    ``full=False`` checks the footers only (metadata, checksum of the schema and row counts), not
+    the values: the quick check a command runs before it starts the flow."""
+    from renderers.job import shard_paths
+    from shards import count_rows
+
+    out_dir = Path(out_dir)
+    paths = list(shard_paths(job, out_dir).values())
+    present = [p for p in paths if p.exists()]
+    found = {p: d for p in present if (d := _shard_differences(job, p, full))}
+    diffs = [f"{_name(p, out_dir)}: {d}" if len(paths) > 1 else d for p, ds in found.items() for d in ds]
+    path = next(iter(found), present[0] if present else paths[0])
     if diffs:
-        return ShardCheck(job.job_id, path, "differs", differences=diffs)
-    return ShardCheck(job.job_id, path, "keep", rows=count_rows([path]))
+        return ShardCheck(job.job_id, path, "differs", differences=diffs, paths=paths)
+    if len(present) < len(paths):
+        return ShardCheck(job.job_id, path, "missing", paths=paths)
+    return ShardCheck(job.job_id, path, "keep", rows=count_rows(paths), paths=paths)
 
 
 def other_shards(jobs: list[RenderJob], out_dir: Path) -> list[Path]:
-    """Shards in ``out_dir`` that no job of this run writes."""
+    """Shards under ``out_dir`` (its split folders, and the folder itself: the layout before
+    split folders) that no job of this run writes."""
+    from renderers.job import shard_paths
+    from shards import dataset_files
+
     if not out_dir.is_dir():
         return []
-    planned = {f"{job.job_id}.parquet" for job in jobs}
-    return sorted(p for p in out_dir.glob("*.parquet") if not p.name.startswith((".", "_")) and p.name not in planned)
+    planned = {p for job in jobs for p in shard_paths(job, out_dir).values()}
+    return sorted(p for p, _ in dataset_files(out_dir) if p not in planned)
 
 
-def foreign_config(path: Path, config_hash: str) -> str | None:
-    """How an unplanned shard differs from this run's config (None: same config, it may stay)."""
+def foreign_config(path: Path, run_hash: str, job_ids: set[str] | None = None) -> str | None:
+    """How an unplanned shard differs from this run (None: same run config, it may stay). A shard
+    of one of this run's jobs outside the split folders the job now writes (the split assignment
+    changed, or the layout before split folders) is never part of this run."""
     from shards import shard_metadata
     from shards.checksum import ShardError
 
+    if job_ids and path.stem in job_ids:
+        return "a job of this run now writes its rows to other split folders"
     try:
-        made_with = shard_metadata(path).get("config_hash")
+        meta = shard_metadata(path)
     except ShardError as err:
         return err.problem
-    return None if made_with == config_hash else f"config_hash {_short(made_with)} != {config_hash}"
+    made_with = meta.get("run_config_hash", meta.get("config_hash"))
+    return None if made_with == run_hash else f"config_hash {_short(made_with)} != {run_hash}"
 
 
 def plan_resume(jobs: list[RenderJob], out_dir: str | Path, overwrite: bool,
@@ -141,16 +180,19 @@ def plan_resume(jobs: list[RenderJob], out_dir: str | Path, overwrite: bool,
 
     Returns (one :class:`ShardCheck` per job, in job order; the other shards that stay: same
     config). Without ``overwrite`` raises :class:`ResumeConflict` when a planned shard differs or
-    another shard there was made with another config; with it, differing shards are marked for
-    re-rendering and other-config shards are deleted."""
+    another shard there was made with another config (or is a job's shard in a split folder it
+    no longer writes); with it, differing shards are marked for re-rendering and those others are
+    deleted."""
     out = Path(out_dir)
-    checks = [check_shard(job, out / f"{job.job_id}.parquet", full) for job in jobs]
+    checks = [check_shard(job, out, full) for job in jobs]
     others = other_shards(jobs, out)
-    foreign = {p: why for p in others if (why := foreign_config(p, jobs[0].config_hash)) is not None}
+    run_hash = jobs[0].run_config_hash or jobs[0].config_hash
+    job_ids = {job.job_id for job in jobs}
+    foreign = {p: why for p in others if (why := foreign_config(p, run_hash, job_ids)) is not None}
     differing = [c for c in checks if c.status == "differs"]
     if not overwrite and (differing or foreign):
-        named = [f"{c.path.name} ({'; '.join(c.differences)})" for c in differing]
-        named += [f"{p.name} (not written by this run: {why})" for p, why in foreign.items()]
+        named = [f"{_name(c.path, out)} ({'; '.join(c.differences)})" for c in differing]
+        named += [f"{_name(p, out)} (not written by this run: {why})" for p, why in foreign.items()]
         what = f"shard {named[0]}" if len(named) == 1 else f"{len(named)} shards: {', '.join(named[:3])}" + (
             ", ..." if len(named) > 3 else "")
         raise ResumeConflict(f"out={out} holds {what} made by another run; "

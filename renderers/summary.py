@@ -37,7 +37,7 @@ def contact_sheet(dataset: Path, max_images: int = 24, columns: int = 6, tile: i
 def _markdown(counts: dict[str, Any]) -> str:
     lines = [f"# Render summary\n\n{counts['rows']} images in {counts['shards']} shards "
              f"({counts['bytes'] / 1e6:.1f} MB)\n"]
-    for key in ("character", "motion", "camera"):
+    for key in ("character", "motion", "camera", "split"):
         lines.append(f"**{key}s** ({len(counts['counts'][key])}): "
                      + ", ".join(f"{k} {v}" for k, v in counts["counts"][key].items()) + "\n")
     lines.append("\n| keypoint | v=0 | v=1 | v=2 |\n|---|---|---|---|")
@@ -47,15 +47,16 @@ def _markdown(counts: dict[str, Any]) -> str:
 
 
 def write_summary(dataset: Path) -> dict[str, Any]:
-    """Write ``_summary.json``, ``_summary.md`` and ``_contact_sheet.png`` into ``dataset``.
-    Returns the summary dict (with a ``markdown`` key)."""
-    from shards import encode_png
+    """Write ``summary.json``, ``summary.md`` and ``contact_sheet.png`` into the dataset's reports folder
+    (``shards.reports_dir``). Returns the summary dict (with a ``markdown`` key)."""
+    from shards import encode_png, reports_dir
     from shards.summary import summarize
 
     dataset = Path(dataset)
+    reports = reports_dir(dataset)
     counts = summarize(dataset).to_json()
     counts["markdown"] = _markdown(counts)
-    write_text_atomic(dataset / "_summary.json", json.dumps(counts, indent=2, sort_keys=True))
-    write_text_atomic(dataset / "_summary.md", counts["markdown"])
-    write_bytes_atomic(dataset / "_contact_sheet.png", encode_png(contact_sheet(dataset)))
+    write_text_atomic(reports / "summary.json", json.dumps(counts, indent=2, sort_keys=True))
+    write_text_atomic(reports / "summary.md", counts["markdown"])
+    write_bytes_atomic(reports / "contact_sheet.png", encode_png(contact_sheet(dataset)))
     return counts

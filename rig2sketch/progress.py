@@ -19,11 +19,14 @@ class StageProgress:
     """Counts jobs and images of one stage and renders a status line.
 
     ``update`` redraws the line in place on a terminal (``\\r``) and prints a plain line per
-    update otherwise (logs, CI), at most every ``min_interval_s``.
+    update otherwise (logs, CI), at most every ``min_interval_s``; ``update(force=True)`` right
+    after creating it prints the ``0/N`` line, so a stage is never silent until its first job ends.
+    ``unit`` names what ``jobs`` counts (render jobs, shards, rows, ...).
     """
 
     stage: str
     total_jobs: int
+    unit: str = "jobs"
     jobs: int = 0
     images: int = 0
     started: float = field(default_factory=time.monotonic)
@@ -36,7 +39,7 @@ class StageProgress:
         rate = self.images / elapsed if elapsed > 0 else 0.0
         eta = elapsed / self.jobs * (self.total_jobs - self.jobs) if self.jobs else float("nan")
         eta_text = _duration(eta) if self.jobs else "?"
-        return (f"[{self.stage}] jobs {self.jobs}/{self.total_jobs} | images {self.images} | "
+        return (f"[{self.stage}] {self.unit} {self.jobs}/{self.total_jobs} | images {self.images} | "
                 f"{rate:.2f} img/s | elapsed {_duration(elapsed)} | ETA {eta_text}")
 
     def update(self, jobs: int = 0, images: int = 0, *, force: bool = False) -> None:

@@ -137,13 +137,21 @@ class Sweep:
         return path
 
     def copy_base(self, name: str) -> Path:
-        """A copy of the base dataset (shards and manifest) in a fresh folder; returns the copy."""
+        """A copy of the base dataset (shards in split folders, and its reports folder with the
+        manifest) in a fresh folder; returns the copy."""
+        from shards import reports_dir
+
         dst = self.fresh(name) / "raw"
         shutil.copytree(self.base, dst)
+        if reports_dir(self.base).is_dir():
+            shutil.copytree(reports_dir(self.base), reports_dir(dst))
         return dst
 
     def shard(self, dataset: Path) -> Path:
-        return next(p for p in sorted(dataset.glob("*.parquet")) if not p.name.startswith((".", "_")))
+        """The dataset's first shard (``<dataset>/<split>/<job>.parquet``, ``shards.layout``)."""
+        from shards import dataset_files
+
+        return dataset_files(dataset)[0][0]
 
     def flip(self, path: Path, column: str | None = None, footer: bytes | None = None) -> None:
         """Flip one bit: inside ``column``'s data page, or inside the footer text ``footer``."""
@@ -190,6 +198,13 @@ class Sweep:
 
     def export(self, dataset: Path, out: Path, fmt: str = "coco") -> Result:
         return cli("export", f"dataset={dataset}", f"out={out}", f"format={fmt}")
+
+
+def manifest(dataset: Path) -> dict:
+    """The render manifest of ``dataset`` (in its reports folder, ``<parent>/_reports/<name>/``)."""
+    from shards import reports_dir
+
+    return json.loads((reports_dir(dataset) / "manifest.json").read_text())
 
 
 def render(out: Path, *extra: str, seed: int = 0) -> Result:
@@ -433,14 +448,14 @@ def _(s):
     res = render(other, "renderer.line_px=3")
     if res.rc != 0:
         return Verdict("unclear", f"second render failed: {res.lines[-1:]}")
-    shutil.copy(s.shard(other), raw / "zz_other.parquet")
+    shutil.copy(s.shard(other), raw / "train" / "zz_other.parquet")
     return reported(s.validate(raw), "mixes 2 configs")
 
 
 @case("integrity", "the same shard twice under two names")
 def _(s):
     raw = s.copy_base("i")
-    shutil.copy(s.shard(raw), raw / "zz_copy.parquet")
+    shutil.copy(s.shard(raw), raw / "train" / "zz_copy.parquet")
     return reported(s.validate(raw), "duplicates")
 
 
@@ -459,7 +474,7 @@ def _(s):
     res = render(raw)
     if res.rc != 0:
         return Verdict("unclear" if res.rc == 2 else "bad", f"exit {res.rc}: {res.lines[-1:]}")
-    status = {e["status"] for e in json.loads((raw / "_manifest.json").read_text())["jobs"]}
+    status = {e["status"] for e in manifest(raw)["jobs"]}
     if status != {"skipped"} or s.shard(raw).stat().st_mtime_ns != before:
         return Verdict("bad", f"statuses {status}, shard rewritten: {s.shard(raw).stat().st_mtime_ns != before}")
     return Verdict("clear", "kept (exit 0, manifest: skipped)")
@@ -504,7 +519,7 @@ def _(s):
     other = raw.parent / "other"
     if render(other, "renderer.line_px=3", "renderer.characters=[ben]").rc != 0:
         return Verdict("unclear", "second render failed")
-    shutil.copy(s.shard(other), raw / s.shard(other).name)
+    shutil.copy(s.shard(other), raw / s.shard(other).relative_to(other))
     return conflict(s, raw, render(raw), "ben__idle.parquet", "not written by this run")
 
 
@@ -514,7 +529,7 @@ def _(s):
     res = render(raw, "overwrite=true", seed=1)
     if res.rc != 0:
         return Verdict("unclear", f"exit {res.rc}: {res.lines[-1:]}")
-    status = [e["status"] for e in json.loads((raw / "_manifest.json").read_text())["jobs"]]
+    status = [e["status"] for e in manifest(raw)["jobs"]]
     check = s.validate(raw)
     if status != ["rendered"] or check.rc != 0:
         return Verdict("bad", f"statuses {status}, validate exit {check.rc}")
@@ -578,9 +593,9 @@ def _(s):
     return refused(render(s.fresh("v") / "raw", "renderer.frames.step=0"), "renderer.frames.step")
 
 
-@case("values", "renderer.split=holdout")
+@case("values", "renderer.split.fixed=holdout")
 def _(s):
-    return refused(render(s.fresh("v") / "raw", "renderer.split=holdout"), "train, val or test")
+    return refused(render(s.fresh("v") / "raw", "renderer.split.fixed=holdout"), "renderer.split.fixed", "train")
 
 
 @case("values", "renderer.line_px=nan")
@@ -799,7 +814,7 @@ def scratch(root: Path, kind: str, pid: int) -> Path:
 @case("leftovers", "a stale hidden shard temp file in out= (its process is gone)")
 def _(s):
     raw = s.copy_base("l")
-    stale = raw / f".ada__idle.parquet.{dead_pid()}.tmp"
+    stale = raw / "train" / f".ada__idle.parquet.{dead_pid()}.tmp"
     stale.write_bytes(b"half a shard")
     res = render(raw)
     if res.rc != 0:
@@ -810,7 +825,7 @@ def _(s):
 @case("leftovers", "a temp file of a live process in out= is left alone")
 def _(s):
     raw = s.copy_base("l")
-    live = raw / f".other.parquet.{os.getpid()}.tmp"
+    live = raw / "train" / f".other.parquet.{os.getpid()}.tmp"
     live.write_bytes(b"being written")
     res = render(raw)
     return Verdict("clear" if res.rc == 0 and live.exists() else "bad", f"exit {res.rc}, kept: {live.exists()}")
@@ -858,7 +873,7 @@ def _(s):
     for p in orphans:
         p.kill()
     res = render(w / "raw", "renderer.characters=[ada,ben]")
-    tmp = list((w / "raw").glob(".*.tmp"))
+    tmp = list((w / "raw").rglob(".*.tmp"))
     if orphans or tmp or res.rc != 0:
         return Verdict("bad", f"orphans {[' '.join(p.cmdline())[:60] for p in orphans]}, tmp {tmp}, re-run {res.rc}")
     return Verdict("clear", f"{len(helpers)} helpers stopped with it (server, worker); re-run exit 0, no temp files")
@@ -871,7 +886,7 @@ def _(s):
         return Verdict("skipped", "needs root to mount a tiny tmpfs")
     try:
         verdict = refused(render(w / "full" / "raw"), "no space left", "ada__idle.parquet")
-        tmp = [p for p in (w / "full" / "raw").glob(".*")] if (w / "full" / "raw").exists() else []
+        tmp = [p for p in (w / "full" / "raw").rglob(".*")] if (w / "full" / "raw").exists() else []
         return Verdict("bad", f"left {tmp}") if tmp else verdict
     finally:
         unmount(w / "full")

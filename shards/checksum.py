@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 ALGORITHM = "blake2b-128/v1"
 MARKER_KEY = "rig2sketch.integrity"  # schema metadata, set when the writer opens the file
+HF_KEY = "huggingface"  # schema v2: the image columns' datasets features, covered like rig2sketch.*
 CHECKSUM_KEY = "rig2sketch.checksum"  # footer key-value metadata, added when the writer closes it
 FIX = "re-render it ('rig2sketch validate dataset=...' lists every damaged shard)"
 
@@ -69,6 +70,9 @@ def _update(h, array: pa.Array) -> None:
             h.update(data)
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
         h.update(np.asarray(array.fill_null(False if pa.types.is_boolean(kind) else 0)).tobytes())
+    elif pa.types.is_struct(kind):  # schema v2 image columns: struct<bytes, path>, field by field
+        for child in array.flatten():
+            _update(h, child)
     else:  # types the schema does not use (a foreign shard): their Python values
         h.update(repr(array.to_pylist()).encode())
 
@@ -81,14 +85,17 @@ def column_digest(column: pa.Array | pa.ChunkedArray) -> str:
 
 
 def _rig2sketch_metadata(raw: dict | None) -> dict[str, str]:
-    """The ``rig2sketch.*`` entries of a metadata mapping, decoded, without the checksum itself
-    (``ParquetFile.read()`` copies the footer's keys into the schema it returns)."""
+    """The ``rig2sketch.*`` entries (and the ``huggingface`` features of schema v2) of a metadata
+    mapping, decoded, without the checksum itself (``ParquetFile.read()`` copies the footer's keys
+    into the schema it returns)."""
     meta = {k.decode(errors="replace"): v.decode(errors="replace") for k, v in (raw or {}).items()}
-    return {k: v for k, v in sorted(meta.items()) if k.startswith("rig2sketch.") and k != CHECKSUM_KEY}
+    return {k: v for k, v in sorted(meta.items())
+            if (k.startswith("rig2sketch.") or k == HF_KEY) and k != CHECKSUM_KEY}
 
 
 def schema_digest(schema: pa.Schema) -> str:
-    """Hex digest of the column names, types and nullability and the ``rig2sketch.*`` metadata."""
+    """Hex digest of the column names, types and nullability and the ``rig2sketch.*`` (and
+    ``huggingface``) metadata."""
     fields = [[f.name, _type_name(f.type), f.nullable] for f in schema]
     described = {"fields": fields, "metadata": _rig2sketch_metadata(schema.metadata)}
     h = _digest()

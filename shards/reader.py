@@ -13,22 +13,24 @@ import pyarrow.parquet as pq
 from shards import schema
 from shards.checksum import ShardError, content_id, read_checksum, verify_row_group
 from shards.images import decode_png
+from shards.layout import dataset_files
 from shards.schema import schema_problems
 
 PathsLike = str | Path | Iterable[str | Path]
 
 
 def list_shards(paths: PathsLike) -> list[Path]:
-    """Shard files under a dataset directory (``*.parquet``, non-recursive), or the files given.
+    """Shard files of a dataset directory (its ``*.parquet`` files and those of its split folders,
+    ``shards.layout``), or the files given.
 
-    Files whose names start with ``.`` or ``_`` are not shards (temp files, manifests).
+    Files whose names start with ``.`` or ``_`` are not shards (temp files).
     Raises FileNotFoundError naming the path when nothing is there.
     """
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     out: list[Path] = []
     for item in map(Path, items):
         if item.is_dir():
-            out.extend(p for p in sorted(item.glob("*.parquet")) if not p.name.startswith((".", "_")))
+            out.extend(p for p, _ in dataset_files(item))
         elif item.is_file():
             out.append(item)
         else:
@@ -39,16 +41,16 @@ def list_shards(paths: PathsLike) -> list[Path]:
 
 
 def open_shard(path: str | Path, columns: list[str] | None = None) -> tuple[pq.ParquetFile, dict[str, Any] | None]:
-    """Open a shard and check its footer: a readable Parquet file, the v1 schema (``columns``: only
-    these) and its stored content checksum (``shards.checksum.read_checksum``; None for a shard
+    """Open a shard and check its footer: a readable Parquet file, the v2 schema or v1 (``columns``:
+    only these) and its stored content checksum (``shards.checksum.read_checksum``; None for a shard
     written before checksums). Raises :class:`ShardError` (one line naming the file) otherwise."""
     try:
         parquet = pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises OSError, ArrowInvalid, ... for damaged files
         raise ShardError(path, f"not a readable Parquet file ({first_line(err)})") from None
-    problems = schema_problems(parquet.schema_arrow, columns)
+    problems = schema_problems(parquet.schema_arrow, columns, old_ok=True)
     if problems:
-        raise ShardError(path, f"not a rig2sketch v1 shard ({'; '.join(problems[:3])})")
+        raise ShardError(path, f"not a rig2sketch v{schema.SCHEMA_VERSION} shard ({'; '.join(problems[:3])})")
     return parquet, read_checksum(parquet, path)
 
 
@@ -62,13 +64,46 @@ def iter_row_groups(path: str | Path, columns: list[str] | None = None) -> Itera
     """The row groups of one shard (``columns`` of them), each checked against the stored
     checksum before it is yielded. Raises :class:`ShardError` naming the file and the fix."""
     parquet, stored = open_shard(path, columns)
-    for index in range(parquet.metadata.num_row_groups):
+    groups = stream_row_groups(parquet, columns)
+    index = 0
+    while True:
         try:
-            table = parquet.read_row_group(index, columns=columns)
-        except Exception as err:  # a damaged page: decompression, thrift, ...
-            raise ShardError(path, f"row group {index} does not read ({first_line(err)})") from None
+            index, table = next(groups)
+        except StopIteration:
+            return
+        except Exception as err:  # a damaged page: decompression, thrift, a stream that ends early, ...
+            raise ShardError(path, f"rows from row group {index} on do not read ({first_line(err)})") from None
         verify_row_group(path, stored, index, table)
         yield table
+        index += 1
+
+
+def stream_row_groups(parquet: pq.ParquetFile, columns: list[str] | None = None) -> Iterator[tuple[int, pa.Table]]:
+    """(index, table) of each row group, read as one stream over the whole file (as pandas,
+    polars or ``datasets`` read it: a file only a row group at a time reads is still damaged),
+    one row group in memory at a time (``columns``: only these)."""
+    sizes = [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)]
+    pending: list[pa.RecordBatch] = []
+    have, group = 0, 0
+    while group < len(sizes) and sizes[group] == 0:
+        yield group, pa.Table.from_batches([], schema=_read_schema(parquet, columns))
+        group += 1
+    for batch in parquet.iter_batches(batch_size=max(sizes, default=1) or 1, columns=columns):
+        pending.append(batch)
+        have += batch.num_rows
+        while group < len(sizes) and have >= sizes[group]:
+            table = pa.Table.from_batches(pending)
+            yield group, table.slice(0, sizes[group])
+            pending = table.slice(sizes[group]).to_batches()
+            have -= sizes[group]
+            group += 1
+    if group < len(sizes) or have:
+        raise ValueError(f"the row groups hold {sum(sizes)} rows but {sum(sizes) - sum(sizes[group:]) + have} were read")
+
+
+def _read_schema(parquet: pq.ParquetFile, columns: list[str] | None) -> pa.Schema:
+    schema = parquet.schema_arrow
+    return schema if columns is None else pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
 
 
 def shard_metadata(path: str | Path) -> dict[str, Any]:
@@ -89,7 +124,11 @@ def shard_metadata(path: str | Path) -> dict[str, Any]:
 
 
 def row_to_sample(row: dict[str, Any], *, decode_images: bool) -> dict[str, Any]:
-    """Reshape list columns to numpy (``keypoints``: 17, 3; ``joints``: 53, 3; ...); optionally decode PNGs."""
+    """Reshape list columns to numpy (``keypoints``: 17, 3; ``joints``: 53, 3; ...), image columns to
+    their PNG bytes (schema v2 stores ``{bytes, path}``; v1 stored bytes); optionally decode ``image``."""
+    for name in schema.IMAGE_COLUMNS:
+        if isinstance(row.get(name), dict):
+            row[name] = row[name]["bytes"]
     for name, shape in schema.ARRAY_SHAPES.items():
         if name in row and row[name] is not None:
             row[name] = np.asarray(row[name], dtype=np.float32).reshape(shape)

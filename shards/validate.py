@@ -13,7 +13,8 @@ from rig2sketch.safe_paths import name_problem
 from shards import schema
 from shards.checksum import ShardError, read_checksum, verify_row_group
 from shards.images import decode_png
-from shards.reader import first_line, list_shards, row_to_sample
+from shards.layout import dataset_files
+from shards.reader import first_line, list_shards, row_to_sample, stream_row_groups
 from shards.schema import schema_problems
 
 
@@ -63,7 +64,7 @@ def label_problems(row: dict) -> list[str]:
     return out
 
 
-def _check_row(path: Path, index: int, row: dict) -> list[Problem]:
+def _check_row(path: Path, index: int, row: dict, folder_split: str | None = None) -> list[Problem]:
     out: list[Problem] = []
 
     def bad(message: str) -> None:
@@ -89,6 +90,11 @@ def _check_row(path: Path, index: int, row: dict) -> list[Problem]:
         bad(message)
     if not row["sample_id"]:
         bad("empty sample_id")
+    if row["split"] not in schema.SPLITS and not name_problem(row["split"], folders=False):  # else flagged below
+        bad(f"split {row['split']!r} is not one of {', '.join(schema.SPLITS)}")
+    elif folder_split is not None and row["split"] != folder_split:
+        bad(f"split {row['split']!r} in the {folder_split}/ folder: readers that take the split from the "
+            "folder (Hugging Face datasets) would put it in the wrong split; re-render this shard")
     for name, folders in NAME_COLUMNS.items():
         if (name != "style" or row[name]) and (problem := name_problem(row[name], folders=folders)):
             bad(f"{name} {problem}; it may become a path on export, re-render with a plain name")
@@ -114,12 +120,13 @@ def _check_integrity(path: Path, parquet: pq.ParquetFile) -> tuple[dict | None, 
 def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
     """Check every shard of a dataset; returns the problems found (empty: the dataset is clean).
 
-    Checks: each file opens as Parquet; schema v1 columns, types and version; the content
+    Checks: each file opens as Parquet; schema v2 columns, types and version; the content
     checksum (``shards.checksum``: footer, then every column of every row group); images (and
     extra image columns) decode at the stated size; keypoint/joint visibility in {0,1,2} and
     points with v>0 inside the image; bbox inside the image; sample_ids unique across all shards;
-    split, character, motion and style are allowed names (``rig2sketch.safe_paths``), never paths;
-    one config (``config_hash`` and stage) across the dataset's shards.
+    split is train, val or test and the one its split folder names (``shards.layout``); split,
+    character, motion and style are allowed names (``rig2sketch.safe_paths``), never paths; one
+    config (``config_hash`` and stage) across the dataset's shards.
     """
     problems: list[Problem] = []
     seen: dict[str, tuple[str, int]] = {}
@@ -128,6 +135,8 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
         files = list_shards(paths)
     except FileNotFoundError as err:
         return [Problem(str(paths), None, str(err))]
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    folder_split = {p: split for item in items if Path(item).is_dir() for p, split in dataset_files(item)}
     for path in files:
         try:
             parquet = pq.ParquetFile(path)
@@ -141,37 +150,37 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
         stored, file_problems = _check_integrity(path, parquet)
         problems.extend(file_problems)
         meta = parquet.schema_arrow.metadata or {}
-        config = tuple(meta.get(f"rig2sketch.{k}".encode(), b"").decode(errors="replace") for k in ("stage", "config_hash"))
-        configs.setdefault(config, []).append(path.name)
+        # a render job's own config_hash adds its splits; run_config_hash is the run's (one per dataset)
+        digest_key = "run_config_hash" if b"rig2sketch.run_config_hash" in meta else "config_hash"
+        config = tuple(meta.get(f"rig2sketch.{k}".encode(), b"").decode(errors="replace") for k in ("stage", digest_key))
+        configs.setdefault(config, []).append(f"{folder_split[path]}/{path.name}" if folder_split.get(path) else path.name)
         index = 0
-        for group in range(parquet.metadata.num_row_groups):
-            try:
-                table = parquet.read_row_group(group)
-            except Exception as err:
-                problems.append(Problem(str(path), index, f"cannot read rows from here on ({first_line(err)}); "
-                                                          "re-render this shard"))
-                break
-            if not file_problems:
-                try:
-                    verify_row_group(path, stored, group, table)
-                except ShardError as err:
-                    problems.append(Problem(str(path), None, f"{err.problem}; re-render this shard"))
-                    file_problems.append(problems[-1])
-            for row in table.to_pylist():
-                try:
-                    row = row_to_sample(row, decode_images=False)
-                    problems.extend(_check_row(path, index, row))
-                except Exception as err:  # values no stage writes (a damaged or foreign shard)
-                    problems.append(Problem(str(path), index, f"row cannot be checked ({first_line(err)})"))
-                sid = row["sample_id"]
-                if sid in seen:
-                    first = seen[sid]
-                    problems.append(Problem(str(path), index, f"sample_id {sid!r} duplicates {first[0]} row {first[1]}"))
-                else:
-                    seen[sid] = (str(path), index)
-                index += 1
-                if len(problems) >= max_problems:
-                    return problems
+        try:
+            for group, table in stream_row_groups(parquet):
+                if not file_problems:
+                    try:
+                        verify_row_group(path, stored, group, table)
+                    except ShardError as err:
+                        problems.append(Problem(str(path), None, f"{err.problem}; re-render this shard"))
+                        file_problems.append(problems[-1])
+                for row in table.to_pylist():
+                    try:
+                        row = row_to_sample(row, decode_images=False)
+                        problems.extend(_check_row(path, index, row, folder_split.get(path)))
+                    except Exception as err:  # values no stage writes (a damaged or foreign shard)
+                        problems.append(Problem(str(path), index, f"row cannot be checked ({first_line(err)})"))
+                    sid = row["sample_id"]
+                    if sid in seen:
+                        first = seen[sid]
+                        problems.append(Problem(str(path), index, f"sample_id {sid!r} duplicates {first[0]} row {first[1]}"))
+                    else:
+                        seen[sid] = (str(path), index)
+                    index += 1
+                    if len(problems) >= max_problems:
+                        return problems
+        except Exception as err:  # a damaged page: decompression, thrift, a stream that ends early, ...
+            problems.append(Problem(str(path), index, f"cannot read rows from here on ({first_line(err)}); "
+                                                      "re-render this shard"))
     if len(configs) > 1:
         parts = [f"{len(names)} shard(s) with stage {stage or '?'!r} config_hash {digest or '?'!r} ({', '.join(names[:3])}"
                  f"{', ...' if len(names) > 3 else ''})" for (stage, digest), names in sorted(configs.items())]

@@ -1,4 +1,4 @@
-"""ShardWriter: atomic, streaming Parquet writer for schema v1 rows."""
+"""ShardWriter: atomic, streaming Parquet writer for schema v2 rows."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class ShardStats:
 
 
 def _column_value(name: str, value: Any) -> Any:
+    if name in schema.IMAGE_COLUMNS:
+        return {"bytes": value, "path": None} if isinstance(value, (bytes, bytearray)) else value
     if name in schema.LIST_LENGTHS:
         arr = np.asarray(value, dtype=np.float32).reshape(-1)
         if arr.size != schema.LIST_LENGTHS[name]:
@@ -81,7 +83,7 @@ class ShardWriter:
 
     def write(self, row: dict[str, Any]) -> None:
         """Append one row (keys: schema.COLUMNS; optional columns may be absent)."""
-        missing = [c for c in schema.REQUIRED if c not in row]
+        missing = [c for c in schema.REQUIRED if row.get(c) is None]
         unknown = [c for c in row if c not in self._buffer]
         if missing or unknown:
             raise ValueError(f"shard row has missing columns {missing} and unknown columns {unknown}")

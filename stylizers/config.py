@@ -144,7 +144,7 @@ class StyleConfig:
 class StylizeConfig:
     """``stylize_flow``: ``dataset`` (render shards dir) -> ``out`` (stylized shards dir, one shard per input
     shard, ``per_image`` rows per input row). ``metrics_samples`` renders are scored at the run's alpha
-    and at alpha=0 (``_metrics.json``). ``overwrite``: re-stylize shards in ``out`` made by another
+    and at alpha=0 (``metrics.json`` in the reports folder). ``overwrite``: re-stylize shards in ``out`` made by another
     run (another config or source shard, or damaged) instead of refusing them."""
 
     dataset: str = ""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from rig2sketch.atomic import write_bytes_atomic, write_json_atomic
 from rig2sketch.drawing import draw_pose, grid
-from shards import decode_png, encode_png, iter_samples
+from rig2sketch.progress import StageProgress
+from shards import decode_png, encode_png, iter_samples, reports_dir
 from stylizers import metrics
 from stylizers.base import StylizerRunner
 from stylizers.config import StylizeConfig
@@ -17,26 +19,31 @@ from stylizers.stage import LoadedStyles, assign_styles, to_tensor
 
 
 def write_reports(cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles) -> dict:
-    """Write ``<out>/_contact_sheet.png`` (``cfg.contact_sheet`` renders) and, for stylizers with an alpha,
-    ``<out>/_metrics.json`` (content/style loss and Fréchet distance at the run's alpha vs alpha=0 on
-    ``cfg.metrics_samples`` renders, bundled VGG-16 features). Returns the metrics ({} when none)."""
+    """Write ``contact_sheet.png`` (``cfg.contact_sheet`` renders) into the output's reports folder
+    (``shards.reports_dir``) and, when ``cfg.metrics`` is on and the stylizer has an alpha, ``metrics.json``
+    (content/style loss and Fréchet distance at the run's alpha vs alpha=0 on ``cfg.metrics_samples``
+    renders, bundled VGG-16 features), with a progress line per scored image. Returns the metrics ({} when none)."""
     from safetensors.torch import load_file
 
     from stylizers.adain import BUNDLED_DIR, ENCODER_FILE
     from stylizers.vgg import encoder_vgg16
 
-    out = Path(cfg.out)
+    out, reports = Path(cfg.out), reports_dir(cfg.out)
     if cfg.contact_sheet:
         src, stylized = collect_rows(Path(cfg.dataset), out, cfg.contact_sheet)
-        write_bytes_atomic(out / "_contact_sheet.png", encode_png(contact_sheet(src, stylized, styles)))
+        write_bytes_atomic(reports / "contact_sheet.png", encode_png(contact_sheet(src, stylized, styles)))
     if not cfg.metrics or not cfg.stylizer.capabilities.alpha:
         return {}
     rows = metric_sample(Path(cfg.dataset), cfg.metrics_samples)
     if len(rows) < 2:
         return {}
+    alphas = len({0.0, float(runner.stylizer.alpha)})
+    progress = StageProgress("stylize metrics", total_jobs=alphas * len(rows), unit="scored")
+    progress.update(force=True)
     encoder = encoder_vgg16(load_file(BUNDLED_DIR / ENCODER_FILE))
-    report = stylization_report(runner, styles, rows, cfg.seed, cfg.style.per_image, cfg.style.mix, encoder)
-    write_json_atomic(out / "_metrics.json", report)
+    report = stylization_report(runner, styles, rows, cfg.seed, cfg.style.per_image, cfg.style.mix, encoder,
+                                on_image=lambda: progress.update(jobs=1, images=1))
+    write_json_atomic(reports / "metrics.json", report)
     return report
 
 
@@ -98,11 +105,12 @@ def _frechet_or_none(a: np.ndarray, b: np.ndarray) -> float | None:
 
 def stylization_report(runner: StylizerRunner, styles: LoadedStyles, rows: list[dict], run_seed: int,
                        per_image: int, mix: int, encoder: metrics.VGGEncoder,
-                       feature_model: str | None = None) -> dict:
+                       feature_model: str | None = None, on_image: Callable[[], None] | None = None) -> dict:
     """Content loss, Gram style loss and Fréchet distance on ``rows`` at the run's alpha and at alpha=0.
 
-    Each render gets its first assigned style (as in the shards). Returns a JSON-able dict with per-alpha
-    means, the stated content bound and whether it holds."""
+    Each render gets its first assigned style (as in the shards). ``on_image()`` is called after each
+    stylized and scored image (progress). Returns a JSON-able dict with per-alpha means, the stated
+    content bound and whether it holds."""
     weights = torch.from_numpy(np.stack([assign_styles(r["sample_id"], len(styles.ids), per_image, mix, run_seed)[0]
                                          for r in rows]))
     lead = weights.argmax(1).tolist()
@@ -125,6 +133,8 @@ def stylization_report(runner: StylizerRunner, styles: LoadedStyles, rows: list[
                 c_losses.append(float(metrics.content_loss(encoder, out, content)[0]))
                 s_losses.append(float(metrics.style_loss(encoder, out, style)[0]))
                 outs.append(out[0])
+                if on_image is not None:
+                    on_image()
         finally:
             runner.stylizer.alpha = old
         fd = _frechet_or_none(metrics.frechet_features(outs, feature_fn), bank_feats)

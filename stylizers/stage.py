@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -62,8 +62,10 @@ def plan_shards(cfg: StylizeConfig, full: bool = True) -> list[tuple[Path, Path,
 
     digest = config_hash(cfg)
     plan, conflicts = [], []
+    root = Path(cfg.dataset)
     for src in list_shards(cfg.dataset):
-        dst = Path(cfg.out) / src.name
+        # the same split folder and name (``shards.layout``)
+        dst = Path(cfg.out) / (src.relative_to(root) if src.is_relative_to(root) else src.name)
         if not dst.exists():
             plan.append((src, dst, "todo"))
             continue
@@ -83,7 +85,7 @@ def plan_shards(cfg: StylizeConfig, full: bool = True) -> list[tuple[Path, Path,
         elif cfg.overwrite:
             plan.append((src, dst, "redo"))
         else:
-            conflicts.append(f"{dst.name} ({why})")
+            conflicts.append(f"{dst.relative_to(cfg.out)} ({why})")
     if conflicts:
         what = f"shard {conflicts[0]}" if len(conflicts) == 1 else f"{len(conflicts)} shards: {', '.join(conflicts[:3])}"
         raise ResumeConflict(f"out={cfg.out} holds {what} made by another run; re-run with overwrite=true to "
@@ -139,16 +141,36 @@ def to_uint8(batch: torch.Tensor) -> np.ndarray:
     return (batch.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def stylize_shard(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles) -> int:
-    """Write the stylized copy of shard ``src`` to ``dst`` (atomic); return the number of rows written."""
+def licence_name(text: str) -> str:
+    """The leading licence id of a licence note (``"CC0-1.0 (artwork); code MIT"`` -> ``"CC0-1.0"``)."""
+    return text.split()[0].rstrip(";,") if text.strip() else "unknown"
+
+
+def stylized_licence(source_licence: str, style_licences: list[str]) -> str:
+    """The licence of stylized rows: the source shard's and the style images', joined with AND when
+    they differ (the ``licence`` shard metadata; COCO export lists it)."""
+    names = sorted({source_licence or "unknown", *map(licence_name, style_licences)})
+    return " AND ".join(names)
+
+
+def stylize_shard(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles,
+                  on_rows: Callable[[int], None] | None = None) -> int:
+    """Write the stylized copy of shard ``src`` to ``dst`` (atomic); return the number of rows written.
+    ``on_rows(n)`` is called after each batch of ``n`` written rows (progress)."""
     rows = list(iter_samples(src, decode_images=False))
     for row in rows:
         row["_rgb"] = decode_png(row["image"])
     params = runner.stylizer.params()
-    meta = {"config_hash": config_hash(cfg), "seed": cfg.seed, "stylizer": runner.stylizer.name, "stage": "stylize",
-            "source_shard": src.name, "source_metadata": shard_metadata(src).get("config_hash", ""),
-            "source_content": shard_content_id(src)}
+    source = shard_metadata(src)
     n_styles = len(styles.ids)
+    used = {int(i) for row in rows for w in assign_styles(row["sample_id"], n_styles, cfg.style.per_image,
+                                                          cfg.style.mix, cfg.seed) for i in np.flatnonzero(w)}
+    by_id = {e.id: e for e in styles.bank.entries}
+    meta = {"config_hash": config_hash(cfg), "seed": cfg.seed, "stylizer": runner.stylizer.name, "stage": "stylize",
+            "source_shard": src.name, "source_metadata": source.get("config_hash", ""),
+            "source_content": shard_content_id(src),
+            "licence": stylized_licence(str(source.get("licence", "")),
+                                        [by_id[styles.ids[i]].licence for i in sorted(used)])}
     with ShardWriter(dst, metadata=meta) as writer:
         for chunk in _batches(rows, runner.batch_size):
             jobs = [(row, w) for row in chunk
@@ -158,6 +180,8 @@ def stylize_shard(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunn
             out = to_uint8(runner.stylize(content, styles.codes, weights))
             for (row, w), img in zip(jobs, out):
                 writer.write(stylized_row(row, img, w, styles.ids, runner.stylizer.name, params, cfg.seed))
+            if on_rows is not None:
+                on_rows(len(jobs))
     return writer.stats.rows
 
 

@@ -11,11 +11,14 @@ from stylizers.config import StyleConfig, stylizer_config
 
 @dataclass
 class StylizeStep:
-    """One stylized copy of the raw renders, written to ``<out>/<name>/``."""
+    """One stylized copy of the raw renders, written to ``<out>/<name>/``. ``metrics``: also score the
+    stylization (content/style loss, Fréchet distance at the step's alpha and at alpha=0; the stylizer
+    runs twice more on ``StylizeConfig.metrics_samples`` renders, minutes on a CPU); false skips it."""
 
     name: str = "adain_1"
     stylizer: Any = field(default_factory=lambda: {"name": "adain"})  # a StylizerConfig or its mapping
     style: StyleConfig = field(default_factory=StyleConfig)
+    metrics: bool = True
 
     def __post_init__(self) -> None:
         self.stylizer = stylizer_config(self.stylizer)

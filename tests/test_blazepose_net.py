@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from evaluation.blazepose_model import BlazePoseModel, flip_coco, landmark_loss, tflite_path
+from evaluation.blazepose_model import BlazePoseModel, distill_loss, flip_coco, landmark_loss, tflite_path
 from evaluation.blazepose_net import BlazePoseNet, _same_pad
-from evaluation.checkpoints import load_model, read_model_config
+from evaluation.checkpoints import HRNET_CHECKPOINT, load_model, read_model_config
 from evaluation.config import AugmentConfig, HoldoutConfig, ModelConfig, TrainConfig
 from evaluation.data import TopDownDataset, load_shard_records
 from evaluation.pose_models import pose_model
@@ -138,3 +138,52 @@ def test_two_step_fine_tune_lowers_the_loss_and_loads_strictly(shard_dir, tmp_pa
     assert len(changed) > 50 and len(trained) - len(changed) <= 10
     with pytest.raises(ValueError, match="does not fit BlazePose"):
         family.load(BlazePoseModel("full"), {k: v for k, v in new.items() if k != convs[-1]})
+
+
+def test_distillation_holds_the_other_landmarks_to_the_pretrained_network(shard_dir) -> None:
+    """``train.distill_weight``: zero for the pretrained network itself, positive once the
+    student's other landmarks move, and it adds to the labelled loss."""
+    records = load_shard_records([shard_dir], None, HoldoutConfig())
+    batch = next(iter(torch.utils.data.DataLoader(TopDownDataset(records, BP), batch_size=2)))
+    family = pose_model("blazepose_full")
+    student = BlazePoseModel("full").eval()
+    with torch.no_grad():
+        out = student(batch["image"])
+        teacher = family.teacher(torch.device("cpu"))(batch["image"])
+        assert distill_loss(out, teacher, (256, 256)).item() == pytest.approx(0.0, abs=1e-6)
+        moved = {**out, "landmarks": out["landmarks"] + 2.56}  # every landmark 2.56 px right and down
+        assert distill_loss(moved, teacher, (256, 256)).item() == pytest.approx(0.02, abs=1e-4)
+        plain = TrainConfig(model=BP, swap_tolerant=True)
+        held = TrainConfig(model=BP, swap_tolerant=True, distill_weight=1.0)
+        assert family.loss(student, batch["image"], batch["keypoints"], held).item() == pytest.approx(
+            family.loss(student, batch["image"], batch["keypoints"], plain).item(), abs=1e-5)
+    assert not any(p.requires_grad for p in family.teacher(torch.device("cpu")).parameters())
+    with pytest.raises(ValueError, match="train.distill_weight"):
+        TrainConfig(distill_weight=-1)
+
+
+def test_a_fine_tune_packs_as_an_fp16_delta_of_the_pretrained_network(tmp_path) -> None:
+    """``save_delta`` stores only the tensors training changed; loading rebuilds the rest from
+    the bundled ``.tflite`` and gives the fine-tuned predictions back (fp16 storage)."""
+    from evaluation.checkpoints import save_delta, save_model
+
+    model = BlazePoseModel("full").eval()
+    names = [k for k in model.state_dict() if k.endswith(".weight")][-6:]
+    with torch.no_grad():
+        for name in names:
+            model.state_dict()[name].mul_(1.01)
+    full = save_model(model, BP, tmp_path / "model.safetensors")
+    delta = save_delta(full, tmp_path / "delta.safetensors", {"card": "test"})
+    from safetensors import safe_open
+    with safe_open(str(delta), framework="pt") as f:
+        assert sorted(f.keys()) == sorted(names)
+        assert all(f.get_tensor(k).dtype == torch.float16 for k in f.keys())
+    assert delta.stat().st_size < full.stat().st_size / 5
+    loaded, mcfg = load_model(delta)
+    assert mcfg == BP
+    x = torch.rand(1, 3, 256, 256)
+    with torch.no_grad():
+        want, got = model(x)["landmarks"][..., :2], loaded(x)["landmarks"][..., :2]
+    assert (want - got).abs().max().item() < 0.5  # pixels of a 256 px crop (fp16 rounding on noise input)
+    with pytest.raises(ValueError, match="only fine-tuned BlazePose"):
+        save_delta(HRNET_CHECKPOINT, tmp_path / "x.safetensors")

@@ -61,3 +61,37 @@ def test_drawing_preset_passes_keypoints_through_and_repeats_with_the_seed() -> 
     assert np.array_equal(a, b) and np.allclose(ka, kp) and np.allclose(kb, kp)
     c, _ = aug(_figure(), kp, np.random.default_rng(6))
     assert not np.array_equal(a, c)
+
+
+def test_partial_crops_cut_the_figure_to_its_upper_or_lower_part() -> None:
+    """``augment.partial_prob``: the crop covers the upper or lower part of the box, so the other
+    part's joints land outside the crop (and drop out of the loss); off, the stream is unchanged."""
+    import cv2
+
+    from evaluation.augment import part_box, sample_jitter
+    from evaluation.config import AugmentConfig, ModelConfig
+    from evaluation.data import PoseRecord, TopDownDataset
+
+    image = np.full((200, 100, 3), 255, np.uint8)
+    ok, png = cv2.imencode(".png", image)
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, 0], kp[:, 1], kp[:, 2] = 50, np.linspace(12, 188, 17), 2  # nose at the top, ankles at the bottom
+    record = PoseRecord("a", png.tobytes(), 100, 200, kp, np.array([10, 5, 80, 190], np.float32), 80 * 190)
+    model = ModelConfig(arch="blazepose_full", input_width=256, input_height=256)
+    still = dict(preset="standard", scale_factor=0.0, rotation_prob=0.0, flip_prob=0.0)
+    parts = set()
+    ds = TopDownDataset([record], model, AugmentConfig(partial_prob=1.0, **still))
+    for epoch in range(12):
+        ds.set_epoch(epoch)
+        y = ds[0]["keypoints"][:, 1].numpy()
+        inside = (y >= 0) & (y < 256)
+        assert 0 < inside.sum() < 17
+        parts.add("upper" if inside[0] else "lower")
+        assert inside[0] != inside[-1]
+    assert parts == {"upper", "lower"}
+    whole = TopDownDataset([record], model, AugmentConfig(partial_prob=0.0, **still))[0]["keypoints"][:, 1].numpy()
+    assert ((whole >= 0) & (whole < 256)).all()
+    assert part_box(np.array([0, 10, 4, 100.0]), "lower").tolist() == pytest.approx([0, 55, 4, 55])
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    assert sample_jitter(AugmentConfig(), rng_a) == sample_jitter(AugmentConfig(), rng_b)
+    assert rng_a.random() == rng_b.random()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import torch
 from pycocotools.coco import COCO
 
 from evaluation import stickfigures
@@ -67,10 +69,14 @@ def test_boxes_file_gives_one_person_per_box(folder, tmp_path) -> None:
 
 
 def test_default_model_loads_and_predicts(folder, tmp_path) -> None:
-    # The default is MediaPipe's BlazePose full rebuilt in torch from the bundled .tflite.
-    assert DEFAULT_CHECKPOINT == "blazepose_full"
+    # The default is rig2sketch's fine-tuned BlazePose full: an fp16 delta of the bundled .tflite that
+    # loads strictly (every stored tensor has its name and shape in the network).
+    assert Path(DEFAULT_CHECKPOINT).is_file() and read_model_config(DEFAULT_CHECKPOINT).arch == "blazepose_full"
     model, cfg = load_model(DEFAULT_CHECKPOINT)
     assert cfg.arch == "blazepose_full" and cfg.input_size == (256, 256)
+    pretrained, _ = load_model("blazepose_full")
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, pretrained.state_dict()[k])]
+    assert len(changed) > 50  # the fine-tune, not the pretrained network
     images, kps = folder
     out = predict(PredictConfig(images=str(images), out=str(tmp_path / "p.json"), device="cpu"))
     preds = json.loads(out.read_text())

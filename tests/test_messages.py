@@ -77,7 +77,7 @@ def test_a_foreign_parquet_is_named_not_a_key_error(tmp_path):
     data.mkdir()
     pq.write_table(pa.table({"sample_id": ["a"], "label": [1]}), data / "foreign.parquet")
     line = one_line(cli("export", f"dataset={data}", f"out={tmp_path / 'coco'}"),
-                    str(data / "foreign.parquet"), "not a rig2sketch v1 shard", "missing column 'image'", "re-render")
+                    str(data / "foreign.parquet"), "not a rig2sketch v2 shard", "missing column 'image'", "re-render")
     assert "KeyError" not in line and not (tmp_path / "coco").exists()
 
 

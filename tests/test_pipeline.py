@@ -50,8 +50,10 @@ def test_pipeline_leaves_a_valid_documented_run(tmp_path, prefect_harness):
         assert needle in card, needle
     assert (run / "sample_grid.png").stat().st_size > 1000
     assert (run / "export" / "coco" / "raw").is_dir()
+    assert [p.name for p in (run / "raw").iterdir()] == ["train"]  # shards only; reports in _reports/raw
+    assert (run / "_reports" / "raw" / "contact_sheet.png").is_file()
     # A re-run resumes: the render shard is kept (same bytes, same mtime).
-    shard = next((run / "raw").glob("*.parquet"))
+    shard = next((run / "raw").rglob("*.parquet"))
     before = shard.stat().st_mtime_ns
     pipeline_flow(cfg)
     assert shard.stat().st_mtime_ns == before

@@ -196,7 +196,7 @@ def test_same_config_and_seed_give_identical_bytes(tmp_path):
     job = _job(tmp_path, "depth_normal")
     rows = []
     for name in ("a", "b"):
-        entry = run_job_process(job, tmp_path / name / "shard.parquet", timeout_s=300, retries=0)
+        entry = run_job_process(job, tmp_path / name, timeout_s=300, retries=0)
         assert entry["status"] == "rendered" and entry["rows"] == 4
         rows.append(list(iter_samples(tmp_path / name, decode_images=False)))
     for first, second in zip(*rows):
@@ -204,7 +204,7 @@ def test_same_config_and_seed_give_identical_bytes(tmp_path):
             assert np.array_equal(np.asarray(first[key]), np.asarray(second[key])) if key != "image" \
                 else first[key] == second[key], key
     # The second call finds the complete shard and skips it.
-    again = run_job_process(job, tmp_path / "a" / "shard.parquet", timeout_s=300, retries=0)
+    again = run_job_process(job, tmp_path / "a", timeout_s=300, retries=0)
     assert again["status"] == "skipped" and again["rows"] == 4
 
 

@@ -136,7 +136,7 @@ SCRIPT = textwrap.dedent("""
 @pytest.mark.slow
 def test_killed_run_rerun_has_nothing_missing_or_duplicated(tmp_path, prefect_harness):
     from flows.render import render_flow
-    from shards import iter_samples, list_shards, validate_dataset
+    from shards import iter_samples, list_shards, reports_dir, validate_dataset
 
     out = tmp_path / "raw"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -144,25 +144,57 @@ def test_killed_run_rerun_has_nothing_missing_or_duplicated(tmp_path, prefect_ha
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 240
-        while not list(out.glob("*.parquet")) and time.monotonic() < deadline and proc.poll() is None:
+        while not list(out.rglob("*.parquet")) and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.2)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # the flow and its render worker, mid-run
         proc.wait()
-    first = {p.name: p.stat().st_mtime_ns for p in out.glob("*.parquet")}
+    first = {p.relative_to(out).as_posix(): p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
     assert 1 <= len(first) < 3, f"kill came too late or too early: {sorted(first)}"
 
     dataset = render_flow(_cfg(out), {"kind": "local", "workers": 1})
-    manifest = json.loads((dataset / "_manifest.json").read_text())
-    status = {e["shard"]: e["status"] for e in manifest["jobs"]}
-    assert sorted(status) == ["a__default.parquet", "b__default.parquet", "c__default.parquet"]
+    manifest = json.loads((reports_dir(dataset) / "manifest.json").read_text())
+    status = {shard: e["status"] for e in manifest["jobs"] for shard in e["shards"]}
+    assert sorted(status) == ["train/a__default.parquet", "train/b__default.parquet", "train/c__default.parquet"]
     for name, mtime in first.items():
         assert status[name] == "skipped" and (out / name).stat().st_mtime_ns == mtime
     assert sum(s == "rendered" for s in status.values()) == 3 - len(first)
-    assert len(list_shards(dataset)) == 3 and not list(out.glob(".*.tmp"))
+    assert len(list_shards(dataset)) == 3 and not list(out.rglob(".*.tmp"))
     ids = [s["sample_id"] for s in iter_samples(dataset, decode_images=False)]
     assert len(ids) == len(set(ids)) == 3 * 1 * 2  # 3 jobs x 1 frame x 2 cameras
     assert validate_dataset(dataset) == []
-    assert (dataset / "_contact_sheet.png").stat().st_size > 1000
-    summary = json.loads((dataset / "_summary.json").read_text())
+    assert (reports_dir(dataset) / "contact_sheet.png").stat().st_size > 1000
+    summary = json.loads((reports_dir(dataset) / "summary.json").read_text())
     assert summary["rows"] == 6 and set(summary["counts"]["character"]) == {"a", "b", "c"}
+
+
+@pytest.mark.blender
+def test_a_camera_split_render_files_each_row_by_its_camera_split(tmp_path, monkeypatch, prefect_harness):
+    """Issue 16: rows are split by camera slot (planned up front, stored per row), each split in its
+    own folder that Hugging Face datasets reads as a split; the reports lie outside the dataset
+    folder; and the render prints its 0/N line before the first job ends."""
+    import io
+
+    import datasets
+
+    from flows.render import render_flow
+    from renderers.splits import SplitConfig
+    from shards import iter_samples, reports_dir, validate_dataset
+
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)  # progress lines (not pytest's capture: Prefect's handler outlives it)
+    split = SplitConfig(by="camera", val=["ring01"], test=["ring02"])
+    cfg = replace(_cfg(tmp_path / "raw", characters=("a",)), camera=CameraConfig(count=3), split=split)
+    dataset = render_flow(cfg, {"kind": "local", "workers": 1})
+    assert sorted(p.relative_to(dataset).as_posix() for p in dataset.rglob("*") if p.is_file()) == [
+        "test/a__default.parquet", "train/a__default.parquet", "val/a__default.parquet"]
+    rows = list(iter_samples(dataset, decode_images=False))
+    assert sorted((r["camera"], r["split"]) for r in rows) == [("ring00", "train"), ("ring01", "val"), ("ring02", "test")]
+    assert validate_dataset(dataset) == []
+    manifest = json.loads((reports_dir(dataset) / "manifest.json").read_text())
+    assert manifest["jobs"][0]["splits"] == ["test", "train", "val"] and manifest["split"]["by"] == "camera"
+    lines = [line for line in stderr.getvalue().splitlines() if line.startswith("[render]")]
+    assert lines[0].startswith("[render] jobs 0/1 ") and lines[-1].startswith("[render] jobs 1/1 ")
+    loaded = datasets.load_dataset(str(dataset), cache_dir=str(tmp_path / "hf"))
+    assert {k: v.num_rows for k, v in loaded.items()} == {"train": 1, "validation": 1, "test": 1}
+    assert loaded["validation"][0]["camera"] == "ring01" and loaded["validation"][0]["image"].size == (64, 64)

@@ -31,8 +31,8 @@ def _cfg(out: Path, characters, **kw) -> RenderConfig:
 
 
 def _write_as(job, out: Path) -> Path:
-    """The shard ``job`` would leave (its metadata, three tiny rows), without Blender."""
-    path = out / f"{job.job_id}.parquet"
+    """The shard ``job`` would leave (its metadata, three tiny rows, in its split folder), without Blender."""
+    path = out / "train" / f"{job.job_id}.parquet"
     with ShardWriter(path, metadata=job_metadata(job)) as writer:
         for i in range(3):
             writer.write({**make_row(i), "sample_id": f"{job.job_id}/{i}"})
@@ -77,7 +77,7 @@ def test_a_shard_of_another_run_is_refused_with_one_line_and_overwrite_replaces_
     elif change == "damage":  # one bit inside the image column's data page of ada's shard
         import pyarrow.parquet as pq
 
-        path = out / "ada__default.parquet"
+        path = out / "train" / "ada__default.parquet"
         column = pq.ParquetFile(path).metadata.row_group(0).column(1)
         data = bytearray(path.read_bytes())
         data[column.data_page_offset + column.total_compressed_size - 8] ^= 0x10
@@ -85,7 +85,7 @@ def test_a_shard_of_another_run_is_refused_with_one_line_and_overwrite_replaces_
     elif change == "legacy":  # rewritten by another tool: the checksum is gone
         import pyarrow.parquet as pq
 
-        path = out / "ada__default.parquet"
+        path = out / "train" / "ada__default.parquet"
         table = pq.read_table(path)
         pq.write_table(table.replace_schema_metadata({k: v for k, v in table.schema.metadata.items()
                                                       if k != b"rig2sketch.integrity"}), path)
@@ -137,8 +137,8 @@ def test_manifest_lists_every_shard_and_a_refused_input_is_one_line(tmp_path, pr
         render_flow(cfg, {"kind": "local", "retries": 2})
     assert str(refused.value) == ("render job broken__default: character 'broken' is not a character file; "
                                   "use a Mixamo .fbx")
-    manifest = json.loads((tmp_path / "raw" / "_manifest.json").read_text())
-    status = {e["shard"]: e["status"] for e in manifest["jobs"]}
-    assert status == {"a__default.parquet": "rendered", "broken__default.parquet": "failed"}
-    assert manifest["other_shards"] == ["kim__default.parquet"]
+    manifest = json.loads((tmp_path / "_reports" / "raw" / "manifest.json").read_text())
+    status = {tuple(e["shards"]): e["status"] for e in manifest["jobs"]}
+    assert status == {("train/a__default.parquet",): "rendered", ("train/broken__default.parquet",): "failed"}
+    assert manifest["other_shards"] == ["train/kim__default.parquet"]
     assert next(e for e in manifest["jobs"] if e["status"] == "failed").get("attempts") is None

@@ -70,7 +70,7 @@ def test_round_trip_keeps_every_value(tmp_path):
         assert got["keypoints"].shape == (17, 3) and got["joints"].shape == (53, 3)
         assert got["intrinsics"].shape == (3, 3) and got["frame"] == row["frame"]
     meta = shard_metadata(tmp_path / "a.parquet")
-    assert meta["schema_version"] == 1 and meta["config_hash"] == "abc" and meta["seed"] == 7
+    assert meta["schema_version"] == 2 and meta["config_hash"] == "abc" and meta["seed"] == 7
     assert meta["keypoint_names"] == list(skeleton.COCO_KEYPOINTS)
     assert meta["joint_names"][-1] == "HeadTop_End" and "bpy" in meta["package_versions"]
     assert pq.ParquetFile(tmp_path / "a.parquet").metadata.num_row_groups == 2

@@ -99,7 +99,8 @@ def test_a_toy_stylizer_from_a_temporary_module_and_yaml_runs(prefect_harness, t
     src = pq.read_table(raw / "job-0000.parquet").to_pylist()
     dst = pq.read_table(out / "job-0000.parquet").to_pylist()
     assert [r["stylizer"] for r in dst] == ["toy_tint", "toy_tint"] and '"strength": 1.0' in dst[0]["params"]
-    before, after = decode_png(src[1]["image"]).astype(float), decode_png(dst[1]["image"]).astype(float)
+    # Schema v2 image columns are {bytes, path} structs in plain pyarrow.
+    before, after = (decode_png(rows[1]["image"]["bytes"]).astype(float) for rows in (src, dst))
     assert after.shape == before.shape
     white = before.min(2) == 255
     assert np.abs(after[white] - 255).max() <= 1  # paper stays white

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from shards import ShardWriter, encode_png, iter_samples, validate_dataset
+from shards import ShardWriter, encode_png, iter_samples, reports_dir, validate_dataset
 from stylizers.adain import AdaINConfig
 from stylizers.config import StyleConfig, StylizeConfig
 from stylizers.stage import assign_styles
@@ -44,7 +46,8 @@ def render_rows(sizes: list[tuple[int, int]]) -> list[dict]:
 @pytest.fixture()
 def render_dir(tmp_path):
     raw = tmp_path / "raw"
-    with ShardWriter(raw / "job-0000.parquet", metadata={"config_hash": "abc", "seed": 1}) as w:
+    with ShardWriter(raw / "train" / "job-0000.parquet", metadata={"config_hash": "abc", "seed": 1,
+                                                                    "licence": "CC0-1.0"}) as w:
         for row in render_rows([(64, 64), (64, 64), (61, 67)]):
             w.write(row)
     return raw
@@ -56,14 +59,25 @@ def config(raw, out, **style) -> StylizeConfig:
                          style=StyleConfig(ids=["pencil_hb", "charcoal", "ballpoint", "ink_wash"], **style))
 
 
-def test_stylize_keeps_labels_adds_lineage_validates_and_resumes(prefect_harness, render_dir, tmp_path):
+def progress_lines(monkeypatch) -> io.StringIO:
+    """Where progress lines (``rig2sketch.progress``, written to ``sys.stderr``) go for the rest of the
+    test. (pytest's capfd/capsys would also capture Prefect's log handler, which outlives the test.)"""
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    return stream
+
+
+def test_stylize_keeps_labels_adds_lineage_validates_and_resumes(prefect_harness, render_dir, tmp_path, monkeypatch):
     from flows.stylize import stylize_flow
+    from shards import shard_metadata
 
     cfg = config(render_dir, tmp_path / "adain", per_image=2)
+    stderr = progress_lines(monkeypatch)
     out = stylize_flow(cfg)
-    shard = out / "job-0000.parquet"
-    assert validate_dataset(out) == []
-    src = pq.read_table(render_dir / "job-0000.parquet").to_pylist()
+    shard = out / "train" / "job-0000.parquet"  # the source's split folder and name
+    assert validate_dataset(out) == [] and [p.name for p in out.iterdir()] == ["train"]
+    assert shard_metadata(shard)["licence"] == "CC0-1.0"  # the render's and the (CC0) style images'
+    src = pq.read_table(render_dir / "train" / "job-0000.parquet").to_pylist()
     dst = pq.read_table(shard).to_pylist()
     assert len(dst) == 2 * len(src)
     by_id = {r["sample_id"]: r for r in src}
@@ -84,14 +98,20 @@ def test_stylize_keeps_labels_adds_lineage_validates_and_resumes(prefect_harness
     odd = next(iter_samples(shard))
     assert odd["image"].shape[:2] == (odd["height"], odd["width"])
 
-    report = json.loads((out / "_metrics.json").read_text())
+    reports = reports_dir(out)
+    report = json.loads((reports / "metrics.json").read_text())
     assert set(report["by_alpha"]) == {"0", "1"} and report["samples"] == 3
-    assert (out / "_contact_sheet.png").stat().st_size > 10_000
+    assert (reports / "contact_sheet.png").stat().st_size > 10_000
+    # Progress: a 0/N line before the first shard ends, and the metrics step counts its images.
+    err = [line for line in stderr.getvalue().splitlines() if line.startswith("[stylize")]
+    assert err[0].startswith("[stylize] shards 0/1 ")
+    metric_lines = [line for line in err if line.startswith("[stylize metrics] ")]
+    assert metric_lines[0].startswith("[stylize metrics] scored 0/6 ") and " scored 6/6 " in metric_lines[-1]
 
     mtime = shard.stat().st_mtime_ns
     stylize_flow(cfg)  # resume: the finished shard is kept
     assert shard.stat().st_mtime_ns == mtime
-    with pytest.raises(ValueError, match=r"holds shard job-0000.parquet \(config_hash .* \(stylize settings "
+    with pytest.raises(ValueError, match=r"holds shard train/job-0000.parquet \(config_hash .* \(stylize settings "
                                          r"changed\)\) made by another run; re-run with overwrite=true"):
         stylize_flow(config(render_dir, tmp_path / "adain", per_image=1))
     assert shard.stat().st_mtime_ns == mtime
@@ -99,6 +119,30 @@ def test_stylize_keeps_labels_adds_lineage_validates_and_resumes(prefect_harness
     other.overwrite = True
     stylize_flow(other)  # overwrite: made again with the new config
     assert shard.stat().st_mtime_ns != mtime and validate_dataset(tmp_path / "adain") == []
+
+
+def test_metrics_can_be_switched_off(prefect_harness, render_dir, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from flows.stylize import stylize_flow
+
+    stderr = progress_lines(monkeypatch)
+    out = stylize_flow(replace(config(render_dir, tmp_path / "quick", per_image=1), metrics=False))
+    assert validate_dataset(out) == [] and not (reports_dir(out) / "metrics.json").exists()
+    assert json.loads((reports_dir(out) / "stylize.json").read_text())["metrics"] == {}
+    assert "[stylize] shards 1/1 " in stderr.getvalue() and "[stylize metrics]" not in stderr.getvalue()
+
+
+def test_a_pipeline_stylize_step_passes_metrics_false_on():
+    from dataclasses import replace
+
+    from app.cli import compose
+    from flows.pipeline import stylize_config
+
+    cfg = compose("pipeline", ["out=runs/x", "stylize.0.metrics=false"])
+    assert cfg.stylize[0].metrics is False
+    assert stylize_config(cfg, cfg.stylize[0], "runs/x/raw").metrics is False
+    assert stylize_config(cfg, replace(cfg.stylize[0], metrics=True), "runs/x/raw").metrics is True
 
 
 def test_stylize_refuses_bad_style_requests_before_work(render_dir, tmp_path):
@@ -116,7 +160,7 @@ def test_mixing_styles_writes_weights_and_combined_style_name(render_dir, tmp_pa
 
     cfg = config(render_dir, tmp_path / "mix", per_image=1, mix=2)
     runner, styles = load_stage(cfg)
-    n = stylize_shard(render_dir / "job-0000.parquet", tmp_path / "mix" / "s.parquet", cfg, runner, styles)
+    n = stylize_shard(render_dir / "train" / "job-0000.parquet", tmp_path / "mix" / "s.parquet", cfg, runner, styles)
     rows = pq.read_table(tmp_path / "mix" / "s.parquet").to_pylist()
     assert n == 3
     for row in rows:

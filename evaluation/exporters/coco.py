@@ -1,8 +1,10 @@
-"""COCO person keypoints: ``images/<name>.png`` + ``annotations/person_keypoints_<split>.json``
-(1-based skeleton in ``categories``), loadable by pycocotools."""
+"""COCO person keypoints: ``images/<name>.png`` + ``annotations/person_keypoints_<split>.json``, one
+file per split with ``info``, ``licenses``, ``images``, ``annotations`` and ``categories`` (1-based
+skeleton), loadable by pycocotools."""
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -13,6 +15,16 @@ from evaluation.coco_eval import person_category
 from evaluation.config import ExportConfig
 from evaluation.export import export_rows, out_path, safe_name
 from evaluation.exporters.registry import EXPORT_FORMATS
+from shards.card import licence_url
+from shards.schema import SCHEMA_VERSION
+
+
+def coco_info(cfg: ExportConfig, split: str) -> dict:
+    """The COCO ``info`` block of one split's file."""
+    today = datetime.date.today()
+    return {"description": f"rig2sketch person keypoints: {Path(cfg.dataset).name or cfg.dataset}, split {split}",
+            "url": "", "version": f"shard schema v{SCHEMA_VERSION}", "year": today.year,
+            "contributor": "rig2sketch (synthetic renders)", "date_created": today.isoformat()}
 
 
 @EXPORT_FORMATS.register("coco")
@@ -22,6 +34,7 @@ def write_coco(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
     (tmp / "annotations").mkdir()
     per_split: dict[str, dict] = defaultdict(lambda: {"images": [], "annotations": [],
                                                       "categories": [person_category()]})
+    licence_ids: dict[str, int] = {}  # licence name -> COCO licence id, in order of first use
     next_id = 1
     for row in export_rows(cfg):
         name = safe_name(row["sample_id"]) + ".png"
@@ -29,14 +42,19 @@ def write_coco(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
         kp = np.asarray(row["keypoints"], np.float64).reshape(17, 3)
         kp[(kp[:, 2] == 0) & ~np.isfinite(kp).all(1)] = 0  # a v=0 point may be NaN in a shard, not in JSON
         split = per_split[row["split"]]
+        licence = licence_ids.setdefault(row["licence"], len(licence_ids) + 1)
         split["images"].append({"id": next_id, "file_name": name, "width": int(row["width"]),
-                                "height": int(row["height"]), "rig2sketch_sample_id": row["sample_id"]})
+                                "height": int(row["height"]), "license": licence,
+                                "rig2sketch_sample_id": row["sample_id"]})
         split["annotations"].append({
             "id": next_id, "image_id": next_id, "category_id": 1, "iscrowd": 0,
             "bbox": [float(t) for t in row["bbox"]], "area": float(row["area"]),
             "keypoints": kp.reshape(-1).tolist(), "num_keypoints": int((kp[:, 2] > 0).sum()),
         })
         next_id += 1
+    licenses = [{"id": i, "name": name, "url": licence_url(name)} for name, i in licence_ids.items()]
     for split, data in per_split.items():
+        used = {image["license"] for image in data["images"]}
+        data = {"info": coco_info(cfg, split), "licenses": [l for l in licenses if l["id"] in used], **data}
         out_path(tmp, "annotations", f"person_keypoints_{split}.json").write_text(json.dumps(data))
     return {s: len(d["images"]) for s, d in per_split.items()}

@@ -1,6 +1,11 @@
 """Ultralytics YOLO pose: ``images/<split>/``, ``labels/<split>/`` with one line
 ``0 cx cy w h x1 y1 v1 ... x17 y17 v17`` per person (normalised to [0, 1]) and ``data.yaml`` with
-``kpt_shape: [17, 3]`` and ``flip_idx``."""
+``train``/``val``/``test`` naming those folders, ``kpt_shape: [17, 3]`` and ``flip_idx``.
+
+``data.yaml`` has no ``path:``: Ultralytics then resolves the folders against the file's own folder,
+so the export stays valid wherever it is moved (the export is written to a temporary folder and
+renamed into place; an absolute ``path:`` named the temporary folder). Ultralytics requires ``train``
+and ``val``: a dataset without val (or train) rows is refused with the fix, never given val = train."""
 
 from __future__ import annotations
 
@@ -34,14 +39,16 @@ def write_yolo(cfg: ExportConfig, tmp: Path) -> dict[str, int]:
         line = "0 " + " ".join(fields)
         out_path(tmp, "labels", split, f"{stem}.txt").write_text(line + "\n")
         counts[split] += 1
-    train = "train" if "train" in counts else sorted(counts)[0]
-    val = "val" if "val" in counts else ("test" if "test" in counts else train)
+    missing = [s for s in ("train", "val") if s not in counts]
+    if missing:
+        raise ValueError(f"format=yolo needs train and val rows (Ultralytics trains on one and validates on the "
+                         f"other); {cfg.dataset} has {dict(counts) or 'none'} in splits {cfg.splits or 'all'}: "
+                         f"render with split=character|motion|camera (renderer.split) or export format=coco")
     yaml = [
-        "# Ultralytics pose dataset exported by rig2sketch",
-        f"path: {Path(cfg.out).resolve()}",
-        f"train: images/{train}",
-        f"val: images/{val}",
-        *(["test: images/test"] if "test" in counts and val != "test" else []),
+        "# Ultralytics pose dataset exported by rig2sketch (folders relative to this file)",
+        "train: images/train",
+        "val: images/val",
+        *(["test: images/test"] if "test" in counts else []),
         "kpt_shape: [17, 3]",
         f"flip_idx: {flip_index()}",
         "names:",
