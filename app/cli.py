@@ -7,13 +7,21 @@
 Each subcommand composes ``configs/<name>.yaml`` on top of a structured-config schema (a
 dataclass owned by its stage), so a misspelled key or an out-of-range value fails before any
 work starts. The stage entry receives the typed dataclass, never a DictConfig.
+
+A failure is one line on stderr: bad input (a ``ValueError`` or ``OSError``: a value, a path, a
+file that is not what it claims, a full or read-only disk) exits 2, anything else (a bug, a
+crash) exits 1; ``--debug`` adds the traceback and Prefect's own report of a failed run. A
+program run starts ``rig2sketch.watchdog`` beside itself, so the helpers it starts (Prefect's
+temporary server, render workers) stop when it is killed.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import traceback
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -46,7 +54,7 @@ COMMANDS: dict[str, Command] = {
     "stylize": Command(
         "stylize render shards (AdaIN, multistyle, ...) into new shards with the same labels plus lineage; before/after sheet",
         "stylizers.config:StylizeConfig",
-        "flows.stylize:stylize_flow",
+        "flows.stylize:stylize_command",
     ),
     "train-stylizer": Command(
         "train a stylizer (AdaIN decoder; multistyle injection=film|add|concat|patch) on renders + the style bank",
@@ -140,25 +148,29 @@ def _schema_fields(schema: type) -> dict[str, list[str]]:
 
 
 def _explain(err: BaseException, name: str) -> str:
+    """One line: the error and its causes (without OmegaConf's ``full_key``/``object_type`` detail
+    lines and Hydra's advice to append a misspelled key with ``+``), and a hint for a typo."""
     import difflib
     import re
 
-    parts = [str(err).strip()]
-    cause = err.__cause__ or err.__context__
+    parts: list[str] = []
+    cause: BaseException | None = err
     while cause is not None and len(parts) < 4:
-        text = str(cause).strip()
-        if text and text != "None" and text not in parts[-1]:
-            parts.append(text)
+        for line in str(cause).strip().splitlines():
+            line = line.strip()
+            if (line and line != "None" and not re.match(r"(full_key|reference_type|object_type)\b", line)
+                    and not line.startswith("To append to your config use +") and line not in parts):
+                parts.append(line)
         cause = cause.__cause__ or cause.__context__
-    text = "\n".join(parts)
+    text = "; ".join(part.rstrip(".") for part in parts)
     if "no viable alternative at input" in text and re.search(r"[\[,]\s*[\w.]+=", text):
-        text += "\nan item holding '=' inside [...] or {...} must be quoted: overrides: [\"out=runs/x\"]"
+        text += "; an item holding '=' inside [...] or {...} must be quoted: overrides: [\"out=runs/x\"]"
     typo = re.search(r"Key '([^']+)' not in '([^']+)'", text)
     if typo:
         fields = _schema_fields(resolve_ref(COMMANDS[name].schema)).get(typo.group(2), [])
         close = difflib.get_close_matches(typo.group(1), fields, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        text += f"\n{hint}Allowed keys of {typo.group(2)}: {', '.join(fields)}"
+        text += f"; {hint}Allowed keys of {typo.group(2)}: {', '.join(fields)}"
     return text
 
 
@@ -175,6 +187,8 @@ def _parser() -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="Hydra overrides, e.g. out=runs/demo")
         p.add_argument("--cfg", action="store_true", help="print the resolved config and exit")
+        p.add_argument("--debug", action="store_true",
+                       help="on failure, print the traceback (and Prefect's report of it) after the one-line message")
     return parser
 
 
@@ -193,21 +207,82 @@ def _config_help(name: str) -> str:
     return "\n".join(lines)
 
 
-def _set_process_defaults() -> None:
+def _set_process_defaults(debug: bool = False) -> None:
     # The entry point is the one place environment is set: Prefect's temporary server must not
     # phone home (no network here), and its logs should not drown the progress display.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("HYDRA_FULL_ERROR", "0")
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1" if debug else "0")
+    # Prefect gives its temporary server 20 s to start and each API call 60 s; on a loaded machine
+    # (a training run on every core) both take longer, and a run should not fail for that.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    os.environ.setdefault("PREFECT_API_REQUEST_TIMEOUT", "300")
+
+
+# Errors that mean bad input (a value, a path, a file that is not what it claims, a full or
+# read-only disk): one line and exit code 2. Anything else is a bug or a crash: one line naming
+# its type and exit code 1. ``--debug`` adds the traceback to either.
+INPUT_ERRORS = (ValueError, OSError)
+
+
+class _QuietFailures(logging.Filter):
+    """Keeps Prefect's report of a failed flow or task run (a traceback, 'Finished in state
+    Failed') off the console, where the command prints the failure as one line; the report still
+    reaches the run's logs on the Prefect server (its own handler)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno >= logging.ERROR and record.name.startswith(("prefect.flow_runs", "prefect.task_runs")))
+
+
+class _QuietConsoleOnFirstRunLog(logging.Filter):
+    """Prefect builds its console handler when it is first imported, which may be after the
+    command starts; the first flow- or task-run record puts :class:`_QuietFailures` on it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, _QuietFailures) for f in handler.filters):
+                handler.addFilter(_QuietFailures())
+        return True
+
+
+def _quiet_prefect_console() -> None:
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _QuietConsoleOnFirstRunLog) for f in logger.filters):
+            logger.addFilter(_QuietConsoleOnFirstRunLog())
+
+
+def _report(command: str, err: BaseException, debug: bool) -> int:
+    """Print ``err`` as one line (``--debug``: and its traceback); returns the exit code."""
+    lines = str(err).strip().splitlines() or [""]
+    text = lines[0] or type(err).__name__
+    if isinstance(err, INPUT_ERRORS):
+        code = 2
+        if len(lines) > 1 and not debug:
+            text += " (run with --debug for the rest)"
+    else:
+        code = 1
+        text = f"{type(err).__name__}: {text}" + ("" if debug else " (a bug or a crash: run again with --debug for "
+                                                                     "the traceback)")
+    if debug:
+        traceback.print_exception(err)
+    print(f"rig2sketch {command}: {text}", file=sys.stderr)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _set_process_defaults()
+    _set_process_defaults(args.debug)
+    if argv is None:  # a program run (not a call from Python): its helpers stop when it is killed
+        from rig2sketch.watchdog import start_watchdog
+
+        start_watchdog()
     try:
         cfg = compose(args.command, args.overrides)
     except ConfigError as err:
+        if args.debug:
+            traceback.print_exception(err)
         print(f"rig2sketch {args.command}: bad config: {err}", file=sys.stderr)
         return 2
     if args.cfg:
@@ -219,10 +294,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     record_command_line(["rig2sketch", args.command, *args.overrides])
     try:
-        result = resolve_ref(COMMANDS[args.command].entry)(cfg)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"rig2sketch {args.command}: {err}", file=sys.stderr)
-        return 2
+        entry = resolve_ref(COMMANDS[args.command].entry)
+        if not args.debug:
+            _quiet_prefect_console()
+        result = entry(cfg)
+    except KeyboardInterrupt:
+        print(f"rig2sketch {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        return _report(args.command, err, args.debug)
     if isinstance(result, int):
         return result
     if result is not None:

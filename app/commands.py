@@ -13,26 +13,46 @@ from typing import Any
 from flows.runners.registry import runner_config
 
 from renderers.config import RenderConfig
+from rig2sketch.atomic import writable_dir
 from rig2sketch.registry import resolve_ref
 from stylizers.config import stylizer_config, stylizer_trainer, typed_config
 
 
 @dataclass
 class RenderCommand:
+    """``overwrite``: re-render shards in ``out`` made by another run (another config, seed or
+    input file) instead of refusing them (``renderers.resume``)."""
+
     out: str = "runs/render"
     seed: int = 0
     renderer: RenderConfig = field(default_factory=RenderConfig)
     runner: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})  # configs/runner/<kind>.yaml
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         self.renderer.in_run(self.out, self.seed)  # refuses renderer.out_dir / renderer.seed
         runner_config(self.runner)  # an unknown kind or setting fails before any work
 
 
+def preflight_render(cfg: RenderConfig, overwrite: bool) -> None:
+    """What a render run can know before Prefect starts: ``out`` is writable, every character and
+    motion resolves (names, files and their headers), and shards already there belong to this run
+    (footers only; the flow checks their values). Raises ValueError/OSError with one line."""
+    from renderers.plan import plan_jobs
+    from renderers.resume import plan_resume
+
+    writable_dir(cfg.out_dir, "out")
+    jobs = plan_jobs(cfg)
+    if not overwrite:
+        plan_resume(jobs, cfg.out_dir, overwrite=False, full=False)
+
+
 def render_command(cmd: RenderCommand) -> Path:
+    cfg = cmd.renderer.in_run(cmd.out, cmd.seed)
+    preflight_render(cfg, cmd.overwrite)
     from flows.render import render_flow
 
-    return render_flow(cmd.renderer.in_run(cmd.out, cmd.seed), runner_config(cmd.runner))
+    return render_flow(cfg, runner_config(cmd.runner), overwrite=cmd.overwrite)
 
 
 @dataclass

@@ -8,10 +8,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
-from safetensors import safe_open
+from safetensors.torch import save_file
 
 from rig2sketch.atomic import atomic_path
+from rig2sketch.weights import WeightsError, read_safetensors, read_torch, safetensors_metadata
 from evaluation.config import BLAZEPOSE_ARCHS, ModelConfig
 from evaluation.pose_models import pose_model
 
@@ -40,6 +40,10 @@ def save_model(model: torch.nn.Module, cfg: ModelConfig, path: str | Path, extra
     return path
 
 
+CHECKPOINT_FIX = ("give a .safetensors file written by 'rig2sketch train', a .pth/.pt checkpoint, or "
+                  "blazepose_lite|full|heavy")
+
+
 def save_delta(path_in: str | Path, path_out: str | Path, extra: dict | None = None) -> Path:
     """Repack a trained BlazePose file as a *delta* of MediaPipe's pretrained network: only the
     tensors training changed, in fp16, with ``rig2sketch.base`` naming the pretrained arch. The
@@ -52,8 +56,7 @@ def save_delta(path_in: str | Path, path_out: str | Path, extra: dict | None = N
     state = load_state(path_in)
     changed = {k: v.to(torch.float16).contiguous() for k, v in state.items()
                if k in base and not torch.equal(v.to(base[k].dtype), base[k])}
-    with safe_open(str(path_in), framework="pt") as f:
-        meta = dict(f.metadata() or {})
+    meta = dict(_metadata(path_in))
     meta.update({"rig2sketch.base": json.dumps(cfg.arch), "format": "pt"})
     meta.update({f"rig2sketch.{k}": json.dumps(v) for k, v in (extra or {}).items()})
     path_out = Path(path_out)
@@ -64,12 +67,13 @@ def save_delta(path_in: str | Path, path_out: str | Path, extra: dict | None = N
 
 
 def _metadata(path: str | Path) -> dict[str, str]:
-    with safe_open(str(path), framework="pt") as f:
-        return f.metadata() or {}
+    """The safetensors metadata; ``WeightsError`` (one line) for a file that is not one."""
+    return safetensors_metadata(path, "checkpoint", CHECKPOINT_FIX)
 
 
 def read_model_config(path: str | Path) -> ModelConfig | None:
-    """The ModelConfig stored in a rig2sketch safetensors file (None for other files)."""
+    """The ModelConfig stored in a rig2sketch safetensors file (None for other files).
+    ``WeightsError`` (one line) for a .safetensors path that is not one."""
     if Path(path).suffix != ".safetensors":
         return None
     meta = _metadata(path)
@@ -78,15 +82,16 @@ def read_model_config(path: str | Path) -> ModelConfig | None:
 
 def load_state(path: str | Path) -> dict[str, torch.Tensor]:
     """State dict from .safetensors or a torch checkpoint (.pth/.pt/.ckpt; official, mmpose or
-    a rig2sketch training checkpoint with a ``model`` entry)."""
+    a rig2sketch training checkpoint with a ``model`` entry). FileNotFoundError or
+    ``WeightsError`` (one line naming the file) when it is missing or not a checkpoint."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; give a .safetensors or .pth file")
     if path.suffix == ".safetensors":
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
+        return read_safetensors(path, "checkpoint", CHECKPOINT_FIX)
+    state = read_torch(path, "checkpoint", CHECKPOINT_FIX)
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
+    if not isinstance(state, dict):
+        raise WeightsError(f"checkpoint {path} holds a {type(state).__name__}, not a state dict; {CHECKPOINT_FIX}")
     return state
 
 

@@ -23,16 +23,20 @@ A progress line (``export: rows done/N``) starts before the first row is written
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
 
 from evaluation.config import ExportConfig
 from evaluation.exporters.registry import EXPORT_FORMATS
+from rig2sketch.atomic import writable_dir
+from rig2sketch.leftovers import remove_stale_temp_files
 from rig2sketch.progress import StageProgress
 from rig2sketch.safe_paths import check_name, contained, unique_file_stem
 from rig2sketch.skeleton import COCO_FLIP_PAIRS, COCO_KEYPOINTS
 from shards import iter_samples, list_shards, shard_metadata
+from shards.reader import open_shard
 from shards.validate import label_problems
 
 COLUMNS = ["sample_id", "image", "width", "height", "keypoints", "bbox", "area", "split"]
@@ -67,6 +71,8 @@ def export_rows(cfg: ExportConfig):
     and labels ``validate`` would flag (NaN/inf or out-of-image bbox, keypoints) before they are written.
     """
     shards = list_shards(cfg.dataset)
+    for shard in shards:  # footers first: a foreign or damaged shard is named before any row is counted
+        open_shard(shard, columns=COLUMNS)
     total = sum(1 for r in iter_samples(shards, columns=["split"], decode_images=False)
                 if not cfg.splits or r["split"] in cfg.splits)
     progress = StageProgress("export", total_jobs=total, unit="rows")
@@ -89,6 +95,8 @@ def export(cfg: ExportConfig) -> dict[str, int]:
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"export out={out} exists and is not empty; choose a new folder or remove it")
+    writable_dir(out.parent, "out's parent folder")  # the export is built beside out, then renamed
+    remove_stale_temp_files(out.parent)  # half exports of killed runs
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -98,6 +106,12 @@ def export(cfg: ExportConfig) -> dict[str, int]:
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
+    except OSError as err:  # a full disk, a folder made read-only mid-export: name where it was going
+        if err.errno not in (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EFBIG, errno.EACCES):
+            raise
+        reason = err.strerror or str(err).strip().splitlines()[-1]
+        raise OSError(f"cannot write the export to {out}: {reason} ({err.filename or tmp}); free space or choose "
+                      "another out= (nothing was written there)") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return counts

@@ -131,7 +131,13 @@ def experiment_flow(cmd: EvaluateCommand) -> Path:
 
 
 def evaluate_command(cmd: EvaluateCommand) -> Path:
-    """CLI entry of ``rig2sketch evaluate``."""
+    """CLI entry of ``rig2sketch evaluate``: a writable ``experiment.out_dir`` and the renderer's
+    characters and motions are checked before Prefect starts."""
+    from renderers.plan import plan_jobs
+    from rig2sketch.atomic import writable_dir
+
+    writable_dir(cmd.experiment.out_dir, "experiment.out_dir")
+    plan_jobs(cmd.renderer.in_run(str(Path(cmd.experiment.out_dir) / "data" / "raw"), cmd.seed))
     return experiment_flow(cmd)
 
 

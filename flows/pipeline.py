@@ -57,6 +57,7 @@ class PipelineConfig:
     evaluate_train: TrainConfig = field(default_factory=TrainConfig)
     heavy_concurrency: int = 1
     sample_grid: int = 16
+    overwrite: bool = False  # re-render / re-stylize shards in out made by another run instead of refusing
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.stylize]
@@ -78,10 +79,13 @@ class PipelineConfig:
 
 
 def _dataset_fingerprint(path: str) -> str:
-    from shards import dataset_files
+    """Paths (under the split folders), content ids (stored checksums) and sizes and times of a
+    dataset's shards: another content, or a file touched since, is another dataset."""
+    from shards import dataset_files, shard_content_id
 
     files = [f for f, _ in dataset_files(path)]
-    return stable_hash([(f.relative_to(path).as_posix(), f.stat().st_size, f.stat().st_mtime_ns) for f in files])
+    return stable_hash([(f.relative_to(path).as_posix(), shard_content_id(f), f.stat().st_size, f.stat().st_mtime_ns)
+                        for f in files])
 
 
 def _validate_key(context, parameters) -> str:
@@ -101,8 +105,8 @@ def validate_task(dataset: str) -> int:
 
     problems = validate_dataset(dataset)
     if problems:
-        shown = "\n".join(map(str, problems[:20]))
-        raise ValueError(f"{dataset} failed validation with {len(problems)} problem(s):\n{shown}")
+        raise ValueError(f"{dataset} failed validation with {len(problems)} problem(s), the first: {problems[0]}; "
+                         f"'rig2sketch validate dataset={dataset}' lists them all")
     rows = count_rows(dataset)
     get_run_logger().info("validated %s: %d rows", dataset, rows)
     return rows
@@ -139,7 +143,7 @@ def stylize_config(cfg: PipelineConfig, step: StylizeStep, raw: str) -> "Stylize
     from stylizers.config import StylizeConfig
 
     return StylizeConfig(dataset=raw, out=str(Path(cfg.out) / step.name), stylizer=step.stylizer, style=step.style,
-                         seed=cfg.seed, metrics=step.metrics)
+                         seed=cfg.seed, metrics=step.metrics, overwrite=cfg.overwrite)
 
 
 @task(name="dataset-card", retries=1)
@@ -172,7 +176,7 @@ def pipeline_flow(cfg: PipelineConfig) -> Path:
     with get_client(sync_client=True) as client:
         client.upsert_global_concurrency_limit_by_name(HEAVY_LIMIT, cfg.heavy_concurrency)
 
-    raw = render_flow(cfg.renderer.in_run(str(run / "raw"), cfg.seed), runner_config(cfg.runner))
+    raw = render_flow(cfg.renderer.in_run(str(run / "raw"), cfg.seed), runner_config(cfg.runner), cfg.overwrite)
     datasets: dict[str, str] = {"raw": str(raw)}
     validate_task(str(raw))
 
@@ -217,5 +221,19 @@ def pipeline_flow(cfg: PipelineConfig) -> Path:
 
 
 def pipeline_command(cfg: PipelineConfig) -> int:
+    """``rig2sketch pipeline``: checks what it can before Prefect starts (a writable ``out``, every
+    character and motion, render shards already there, the style banks), then runs the flow."""
+    from renderers.plan import plan_jobs
+    from renderers.resume import plan_resume
+    from rig2sketch.atomic import writable_dir
+    from stylizers.style_bank import StyleBank
+
+    writable_dir(cfg.out, "out")
+    raw = cfg.renderer.in_run(str(Path(cfg.out) / "raw"), cfg.seed)
+    jobs = plan_jobs(raw)
+    if not cfg.overwrite:
+        plan_resume(jobs, raw.out_dir, overwrite=False, full=False)
+    for step in cfg.stylize:
+        StyleBank.open(step.style.bank).select(step.style.ids, step.style.tags)
     print(pipeline_flow(cfg))
     return 0

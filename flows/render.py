@@ -9,11 +9,13 @@
 
 Each job runs as its own ``python -m renderers.job`` process (``renderers.process``; bpy never
 enters the flow's process or Prefect's threads), killed after ``runner.timeout_s`` and retried
-``runner.retries`` times. A job whose shard already exists, validates and carries the same
-config hash and seed is skipped, so a killed run re-run renders only what is missing. Which
-split each row gets is planned up front (``renderer.split``, ``renderers.splits``). Where the
-tasks run is the run's ``runner`` (``flows.runners``: ``local`` threads, ``dask``, ...). Job
-planning is ``renderers.plan``.
+``runner.retries`` times (not when it refused its input). A job whose shards already exist with
+the same config hash, seed and input fingerprints, and validate (checksum included), is skipped,
+so a killed run re-run renders only what is missing; a shard made by another run is refused
+before any job starts unless ``overwrite`` (``renderers.resume``). Which split each row gets is
+planned up front (``renderer.split``, ``renderers.splits``); a job writes one shard per split
+(``<out>/<split>/<job>.parquet``). Where the tasks run is the run's ``runner`` (``flows.runners``:
+``local`` threads, ``dask``, ...). Job planning is ``renderers.plan``.
 """
 
 from __future__ import annotations
@@ -33,59 +35,95 @@ from flows.runners.registry import RunnerConfig, runner_config
 from renderers.config import RenderConfig
 from renderers.job import RenderJob
 from renderers.plan import config_hash, plan_jobs
-from renderers.process import run_job_process
+from renderers.process import JobInputError, job_entry, run_job_process
+from renderers.resume import plan_resume
 from rig2sketch.atomic import write_json_atomic
+from rig2sketch.leftovers import remove_stale_scratch, remove_stale_temp_files
 from rig2sketch.progress import StageProgress
-from shards import reports_dir
+from shards import SPLITS, reports_dir
 
 MANIFEST = "manifest.json"
 
 
-@task(name="render-job", cache_policy=NO_CACHE)  # the shards on disk are the cache (see shard_is_complete)
+@task(name="render-job", cache_policy=NO_CACHE)  # the shards on disk are the cache (renderers.resume)
 def render_job(job: RenderJob, dataset: str, timeout_s: float, retries: int) -> dict[str, Any]:
     return run_job_process(job, Path(dataset), timeout_s, retries)
 
 
+def _entry(job: RenderJob, dataset: Path, status: str, rows: int = 0, **extra: Any) -> dict[str, Any]:
+    return {**job_entry(job, dataset), "status": status, "rows": rows, **extra}
+
+
 @flow(name="render")
-def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int) -> str:
+def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int, overwrite: bool = False) -> str:
     logger = get_run_logger()
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     reports = reports_dir(out)
+    for folder in (out, *(out / split for split in SPLITS)):
+        for path in remove_stale_temp_files(folder):  # left by a killed run
+            logger.info("removed %s (left by a killed run)", path)
+    for path in remove_stale_scratch():
+        logger.info("removed %s (left by a killed run)", path)
     jobs = plan_jobs(cfg)
+    checks, others = plan_resume(jobs, out, overwrite)  # refuses shards of another run unless overwrite
     logger.info("render: %d jobs (%s) into %s", len(jobs), cfg.contour, out)
     progress = StageProgress("render", total_jobs=len(jobs))
-    progress.update(force=True)  # the 0/N line, before the first job ends
-    futures = [render_job.submit(job, str(out), timeout_s, retries) for job in jobs]
-    entries, failures = [], []
+    # The manifest lists every job's shards from the start: kept, pending (then rendered or failed),
+    # and shards of the same config that this run does not write.
+    entries = {job.job_id: _entry(job, out, "skipped", check.rows, seconds=0.0, attempts=0) if check.status == "keep"
+               else _entry(job, out, "pending") for job, check in zip(jobs, checks)}
     manifest = {"config_hash": config_hash(cfg), "seed": cfg.seed, "contour": cfg.contour,
-                "split": asdict(cfg.split), "renderer": asdict(cfg), "jobs": entries}
-    for future in as_completed(futures):
+                "split": asdict(cfg.split), "renderer": asdict(cfg), "jobs": [],
+                "other_shards": [str(p.relative_to(out)) for p in others]}
+
+    def save() -> None:
+        manifest["jobs"] = [entries[k] for k in sorted(entries)]
+        manifest["rows"] = sum(e["rows"] for e in manifest["jobs"])
+        write_json_atomic(reports / MANIFEST, manifest)
+
+    save()
+    todo = [job for job, check in zip(jobs, checks) if check.status != "keep"]
+    progress.update(jobs=len(jobs) - len(todo), force=True)  # the 0/N line, before the first job ends
+    futures = {render_job.submit(job, str(out), timeout_s, retries): job for job in todo}
+    failures = []
+    for future in as_completed(list(futures)):
+        job = futures[future]
         try:
-            entry = future.result()
+            entries[job.job_id] = future.result()
         except Exception as err:  # keep going: the other jobs' shards still count
-            failures.append(str(err))
-            logger.error("%s", err)
+            failures.append(err)
+            entries[job.job_id] = _entry(job, out, "failed", error=str(err).strip().splitlines()[-1][:500])
+            logger.info("%s", err)  # the run ends with it (the command prints one line)
+            save()
             progress.update(jobs=1)
             continue
-        entries.append(entry)
-        entries.sort(key=lambda e: e["job_id"])
-        manifest["rows"] = sum(e["rows"] for e in entries)
-        write_json_atomic(reports / MANIFEST, manifest)
-        progress.update(jobs=1, images=entry["rows"] if entry["status"] == "rendered" else 0)
+        save()
+        progress.update(jobs=1, images=entries[job.job_id]["rows"] if entries[job.job_id]["status"] == "rendered" else 0)
     manifest["elapsed_s"] = round(time.monotonic() - progress.started, 3)
     manifest["images_per_s"] = round(progress.images / max(manifest["elapsed_s"], 1e-9), 3)
-    manifest["failed"] = failures
-    write_json_atomic(reports / MANIFEST, manifest)
+    manifest["failed"] = [str(err) for err in failures]
+    save()
     if failures:
-        raise RuntimeError(f"{len(failures)} of {len(jobs)} render jobs failed; re-run to retry only those. "
-                           f"First error:\n{failures[0]}")
+        raise job_failures(failures, len(jobs))
     from renderers.summary import write_summary
 
     summary = write_summary(out)
     create_markdown_artifact(key="render-summary", markdown=summary["markdown"],
                              description=f"render run {out}")
     return str(out)
+
+
+def job_failures(failures: list[Exception], total: int) -> Exception:
+    """The error a run with failed jobs ends with: the first job's bad-input line (a ``ValueError``,
+    one line) when a job refused its input, else a RuntimeError with the first worker's output."""
+    others = (f" ({len(failures) - 1} other job(s) failed too; see manifest.json in the run's _reports folder)"
+              if len(failures) > 1 else "")
+    refused = [err for err in failures if isinstance(err, JobInputError)]
+    if refused:
+        return ValueError(f"{refused[0]}{others}")
+    return RuntimeError(f"{len(failures)} of {total} render jobs failed; re-run to retry only those. "
+                        f"First error:\n{failures[0]}")
 
 
 @contextmanager
@@ -120,14 +158,18 @@ def shared_prefect_api(runner: RunnerConfig) -> Iterator[dict[str, str]]:
         server.stop()
 
 
-def render_flow(cfg: RenderConfig, runner: RunnerConfig | Mapping[str, Any] | None = None) -> Path:
+def render_flow(cfg: RenderConfig, runner: RunnerConfig | Mapping[str, Any] | None = None,
+                overwrite: bool = False) -> Path:
     """Render ``cfg`` into ``cfg.out_dir`` (shards; manifest, summary and contact sheet in its reports folder) on
     ``runner`` (a runner config or its ``{"kind": ...}`` mapping; None = ``local``); returns the
-    dataset directory. Entry point of ``rig2sketch render``."""
+    dataset directory. Shards already there are kept when they match this run and refused
+    otherwise, or re-rendered with ``overwrite`` (``renderers.resume``). Entry point of
+    ``rig2sketch render``."""
     runner = runner_config(runner)
     with shared_prefect_api(runner) as worker_env:
         task_runner = runner.task_runner(worker_env)
-        return Path(render_jobs_flow.with_options(task_runner=task_runner)(cfg, runner.timeout_s, runner.retries))
+        return Path(render_jobs_flow.with_options(task_runner=task_runner)(cfg, runner.timeout_s, runner.retries,
+                                                                            overwrite))
 
 
 __all__ = ["render_flow"]

@@ -5,13 +5,14 @@
     <out's parent>/_reports/<out's name>/
       contact_sheet.png      render | style | stylized copies | labels on stylized
       metrics.json           content/style loss + Fréchet distance, alpha vs alpha=0 (``metrics: false``: skipped)
-      stylize.json           config, config hash, counts
+      stylize.json           config, config hash, every shard with its status, counts
 
 Progress: a ``0/N`` line before the first shard, lines as images are written, and the metrics
 step's own line (it runs the stylizer twice more on ``metrics_samples`` renders).
 
-Resumable: a shard already in ``out`` (shards are written atomically, so present = complete) with the
-same config hash is skipped; one made with another config is an error (choose a fresh ``out``).
+Resumable: a shard already in ``out`` (shards are written atomically, so present = complete) made with
+the same config hash from the same source content (checksum) that validates is skipped; one made by
+another run is refused with one line (``overwrite=true`` re-stylizes it; ``stylizers.stage.plan_shards``).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from rig2sketch.atomic import write_json_atomic
+from rig2sketch.leftovers import remove_stale_temp_files
 from rig2sketch.progress import StageProgress
-from shards import list_shards, reports_dir, shard_metadata
+from shards import SPLITS, list_shards, reports_dir
+from shards.reader import open_shard
 from stylizers.base import StylizerRunner
 from stylizers.config import StylizeConfig
 from stylizers.report import write_reports
-from stylizers.stage import LoadedStyles, config_hash, load_stage, stylize_shard
+from stylizers.stage import LoadedStyles, config_hash, load_stage, plan_shards, stylize_shard
 
 
 @task(name="stylize-shard", cache_policy=NO_CACHE)
@@ -47,22 +50,15 @@ def report_task(cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles
 def stylize_flow(cfg: StylizeConfig) -> Path:
     """Stylize every shard of ``cfg.dataset`` into ``cfg.out``; return ``cfg.out``."""
     logger = get_run_logger()
-    sources = list_shards(cfg.dataset)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     record = reports_dir(out) / "stylize.json"
-    digest = config_hash(cfg)
-    todo = []
-    for src in sources:
-        dst = out / src.relative_to(cfg.dataset)  # the same split folder and name
-        if dst.exists():
-            made_with = shard_metadata(dst).get("config_hash")
-            if str(made_with) != digest:
-                raise ValueError(f"{dst} was made with another stylize config ({made_with} != {digest}); "
-                                 "use a fresh out= folder or delete the old shards")
-            continue
-        todo.append((src, dst))
-    logger.info("stylize: %d shards, %d already done, %d to do", len(sources), len(sources) - len(todo), len(todo))
+    for folder in (out, *(out / split for split in SPLITS)):
+        for path in remove_stale_temp_files(folder):
+            logger.info("removed %s (left by a killed run)", path)
+    plan = plan_shards(cfg)  # refuses shards made by another run unless cfg.overwrite
+    todo = [(src, dst) for src, dst, status in plan if status != "keep"]
+    logger.info("stylize: %d shards, %d already done, %d to do", len(plan), len(plan) - len(todo), len(todo))
     if not todo and record.exists():
         return out  # everything was done by an earlier run, reports included
     progress = StageProgress(stage="stylize", total_jobs=len(todo), unit="shards")
@@ -74,8 +70,25 @@ def stylize_flow(cfg: StylizeConfig) -> Path:
         total += stylize_shard_task(src, dst, cfg, runner, styles, progress)
         progress.update(jobs=1, force=True)
     report = report_task(cfg, runner, styles)
-    write_json_atomic(record, {"config": asdict(cfg), "config_hash": digest, "shards": len(sources),
-                               "rows_written_this_run": total, "metrics": report})
+    shards = [{"shard": str(dst.relative_to(out)), "source": str(src),
+               "status": {"keep": "skipped", "todo": "stylized", "redo": "re-stylized"}[status]}
+              for src, dst, status in plan]
+    write_json_atomic(record, {"config": asdict(cfg), "config_hash": config_hash(cfg),
+                               "shards": shards, "rows_written_this_run": total, "metrics": report})
     if report:
         logger.info("metrics: %s", json.dumps(report["by_alpha"]))
     return out
+
+
+def stylize_command(cfg: StylizeConfig) -> Path:
+    """``rig2sketch stylize``: what can be checked before Prefect starts (the dataset's shards,
+    a writable ``out``, the style bank, shards already in ``out``: footers only), then the flow."""
+    from rig2sketch.atomic import writable_dir
+    from stylizers.style_bank import StyleBank
+
+    for src in list_shards(cfg.dataset):  # FileNotFoundError naming the folder
+        open_shard(src, columns=[])  # ShardError: a foreign or damaged footer, before any model loads
+    writable_dir(cfg.out, "out")
+    StyleBank.open(cfg.style.bank).select(cfg.style.ids, cfg.style.tags)
+    plan_shards(cfg, full=False)
+    return stylize_flow(cfg)

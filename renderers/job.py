@@ -12,19 +12,20 @@ DATASET_DIR`` is the process entry the flow launches.
 from __future__ import annotations
 
 import json
-import os
 import pickle
+import signal
 import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from renderers.config import RenderConfig
+from rig2sketch import leftovers
 
 # (job, rng) -> (LoadedCharacter, frames, keypoints_fn(char, depsgraph) -> (coco 17x3, joints 53x3))
 SceneLoader = Callable[["RenderJob", np.random.Generator], tuple[Any, list[int], Callable]]
@@ -35,9 +36,10 @@ class RenderJob:
     ``renderers.selection`` (or whatever ``settings.scene_loader`` understands: the
     ``module:function`` that builds them into the Blender scene, a :data:`SceneLoader`).
     ``seed`` is the job seed (derived from the run seed and ``job_id``); ``config_hash``
-    identifies the settings that shaped the images and labels (stored in the shards).
-    ``splits``: ``(camera, split)`` per camera (``renderers.plan``); a camera not listed gets
-    ``settings.split.fixed``."""
+    identifies the settings that shaped the images and labels; ``inputs`` fingerprints the
+    character and motion choices (``renderers.resume.input_fingerprint``; all three stored in the
+    shards; ``run_config_hash``: the run's, without the splits). ``splits``: ``(camera, split)`` per camera (``renderers.plan``); a camera not listed
+    gets ``settings.split.fixed``."""
 
     job_id: str
     character: Any
@@ -47,7 +49,9 @@ class RenderJob:
     settings: RenderConfig
     seed: int
     config_hash: str
+    inputs: dict[str, str] = field(default_factory=dict)
     splits: tuple[tuple[str, str], ...] = ()
+    run_config_hash: str = ""  # the run's (``renderers.plan.config_hash``), the same for every job
 
     def split_of(self, camera: str) -> str:
         return dict(self.splits).get(camera, self.settings.split.fixed)
@@ -70,10 +74,10 @@ def selected_scene(job: RenderJob, rng: np.random.Generator):
 
 def scratch_dir() -> tempfile.TemporaryDirectory:
     """A private folder for a worker's pass files: in RAM (``/dev/shm``) where the OS has one —
-    each image's passes are written and read back once — else the system temp folder."""
-    shm = Path("/dev/shm")
-    ram = shm.is_dir() and os.access(shm, os.W_OK)
-    return tempfile.TemporaryDirectory(prefix="rig2sketch-render-", dir=str(shm) if ram else None)
+    each image's passes are written and read back once — else the system temp folder. Its name
+    carries this process's id, so one left by a killed worker is removed by the next run
+    (``rig2sketch.leftovers``)."""
+    return leftovers.scratch_dir("render", in_ram=True)
 
 
 def render(job: RenderJob) -> dict[str, np.ndarray]:
@@ -103,7 +107,10 @@ def character_licence(job: RenderJob) -> str:
 
 
 def shard_metadata(job: RenderJob) -> dict[str, Any]:
-    return {"config_hash": job.config_hash, "seed": job.seed, "job_id": job.job_id,
+    """The shard metadata of ``job``: ``config_hash`` is the job's (its splits included),
+    ``run_config_hash`` the run's (``renderers.plan.config_hash``: one for every shard of a run)."""
+    return {"config_hash": job.config_hash, "run_config_hash": job.run_config_hash or job.config_hash, "seed": job.seed,
+            "job_id": job.job_id, "inputs": job.inputs,
             "character": job.character_name, "motion": job.motion_name, "stage": "render",
             "licence": character_licence(job), "renderer": json.dumps(asdict(job.settings), default=str)}
 
@@ -154,15 +161,28 @@ def write_shards(job: RenderJob, dataset: Path) -> tuple[dict[str, int], float]:
     return rows, time.perf_counter() - started
 
 
+INPUT_ERROR_EXIT = 2  # the worker's exit code for an error a retry cannot fix (one line on stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Process entry: ``python -m renderers.job JOB.pkl DATASET_DIR``; prints a JSON receipt."""
+    """Process entry: ``python -m renderers.job JOB.pkl DATASET_DIR``; prints a JSON receipt.
+    Bad input (``ValueError``) or an ``OSError`` exits :data:`INPUT_ERROR_EXIT` with one line on
+    stderr naming the job and the problem; other errors keep their traceback."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
         print("usage: python -m renderers.job JOB.pkl DATASET_DIR", file=sys.stderr)
         return 2
+    # SIGTERM (a watchdog stopping the orphans of a killed run) unwinds like an exception, so the
+    # shard's temp file and the scratch folder are removed on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with open(argv[0], "rb") as handle:
         job = pickle.load(handle)
-    rows, seconds = write_shards(job, Path(argv[1]))
+    try:
+        rows, seconds = write_shards(job, Path(argv[1]))
+    except (ValueError, OSError) as err:  # bad input (a corrupt file, a wrong skeleton) or a full disk
+        text = " ".join(str(err).split()) or type(err).__name__
+        print(f"render job {job.job_id}: {text}", file=sys.stderr)
+        return INPUT_ERROR_EXIT
     print(json.dumps({"job_id": job.job_id, "rows": sum(rows.values()), "rows_by_split": rows,
                       "seconds": round(seconds, 3)}))
     return 0

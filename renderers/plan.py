@@ -11,6 +11,7 @@ from typing import Any
 from renderers.cameras import camera_names
 from renderers.config import RenderConfig
 from renderers.job import RenderJob
+from renderers.resume import input_fingerprint
 from renderers.splits import assign_splits
 from rig2sketch.safe_paths import check_name
 from rig2sketch.seeding import derive_seed, stable_hash
@@ -77,8 +78,10 @@ def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
         if job_id in seen:
             raise ValueError(f"two jobs are both called {job_id!r}: give characters/motions distinct names")
         seen.add(job_id)
+        inputs = {"character": input_fingerprint(character), "motion": input_fingerprint(motion)}
         jobs.append(RenderJob(job_id, character, motion, character_name, motion_name, cfg,
-                              derive_seed(cfg.seed, job_id), stable_hash([digest, splits]), splits))
+                              derive_seed(cfg.seed, job_id), stable_hash([digest, splits]), inputs=inputs,
+                              splits=splits, run_config_hash=digest))
     if not jobs:
         raise ValueError("no render jobs: renderer.characters (or renderer.motions) is empty")
     return jobs

@@ -72,12 +72,21 @@ class NamedSource(Source):
 
 
 class FileSource(Source):
-    """A source whose config strings are paths to files with one of ``suffixes``."""
+    """A source whose config strings are paths to files with one of ``suffixes``; the file must
+    exist and its first bytes must pass :meth:`header_problem` (checked when the config is parsed,
+    before any worker starts)."""
 
     def parse(self, text: str, **options: Any) -> Any:
         if not looks_like_path(text) or Path(text).suffix.lower() not in self.suffixes:
             return None
-        return self.spec(existing_file(text, self.suffixes, self.what), **options)
+        path = existing_file(text, self.suffixes, self.what)
+        if problem := self.header_problem(path):
+            raise ValueError(f"{self.what} file {path!r} {problem}")
+        return self.spec(path, **options)
+
+    def header_problem(self, path: str) -> str | None:
+        """Why the file's first bytes say it is not this kind of file (None: plausible)."""
+        return None
 
 
 def parse_spec(registry: Registry, what: str, text: str, **options: Any) -> Any:

@@ -38,3 +38,21 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 def write_json_atomic(path: str | Path, value: Any) -> Path:
     return write_text_atomic(path, json.dumps(value, indent=1, sort_keys=True, default=str))
+
+
+def writable_dir(path: str | Path, key: str) -> Path:
+    """``path`` as a folder this process can write to (created with its parents), or OSError with
+    one line naming the config ``key``, the path and the fix (a read-only disk, a file in the way,
+    no permission): checked before a run starts, not when its first output is due."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-probe.{os.getpid()}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        where = f"{key}={path}" if key.isidentifier() else f"{key} {path}"
+        raise OSError(f"{where} is not a writable folder ({reason}: {err.filename or path}); "
+                      f"choose another out= or fix its permissions") from None
+    return path

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 import cv2
 import numpy as np
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -30,6 +35,8 @@ def decode_png(data: bytes, *, mode: str = "rgb") -> np.ndarray:
 
     Raises ValueError when the bytes are not a decodable image.
     """
+    if problem := png_problem(data):
+        raise ValueError(f"image bytes do not decode as PNG ({problem})")
     buf = np.frombuffer(data, dtype=np.uint8)
     flag = cv2.IMREAD_COLOR if mode == "rgb" else cv2.IMREAD_UNCHANGED
     image = cv2.imdecode(buf, flag) if buf.size else None
@@ -40,3 +47,22 @@ def decode_png(data: bytes, *, mode: str = "rgb") -> np.ndarray:
     elif image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
     return image
+
+
+def png_problem(data: bytes) -> str | None:
+    """What is wrong with a PNG's container (None: signature, chunk lengths and CRCs are intact, up
+    to IEND). Checked before OpenCV sees the bytes, so damage is one ValueError, not libpng noise."""
+    if not data.startswith(PNG_SIGNATURE):
+        return "no PNG signature"
+    pos = len(PNG_SIGNATURE)
+    while pos + 12 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        end = pos + 12 + length
+        if end > len(data):
+            return f"chunk {kind!r} runs past the end"
+        if zlib.crc32(data[pos + 4:end - 4]) != struct.unpack(">I", data[end - 4:end])[0]:
+            return f"chunk {kind!r} fails its CRC"
+        if kind == b"IEND":
+            return None
+        pos = end
+    return "no IEND chunk (truncated)"

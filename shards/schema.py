@@ -117,3 +117,23 @@ def arrow_schema(metadata: dict[str, str] | None = None) -> pa.Schema:
 
 
 SCHEMA = arrow_schema()
+
+
+def schema_problems(actual: pa.Schema, columns: list[str] | None = None, *, old_ok: bool = False) -> list[str]:
+    """What makes ``actual`` not a v2 shard schema (empty: fine), one phrase each: missing
+    columns, wrong types, a missing or other schema version. ``columns``: only check these.
+    ``old_ok`` (readers): a v1 shard (image columns as plain ``binary``) is fine too."""
+    out = []
+    version = (actual.metadata or {}).get(b"rig2sketch.schema_version", b"").decode(errors="replace")
+    old = old_ok and version == "1"
+    for field in SCHEMA:
+        if columns is not None and field.name not in columns:
+            continue
+        expected = pa.binary() if old and field.name in IMAGE_COLUMNS else field.type
+        if field.name not in actual.names:
+            out.append(f"missing column {field.name!r} ({expected})")
+        elif not actual.field(field.name).type.equals(expected):
+            out.append(f"column {field.name!r} has type {actual.field(field.name).type}, expected {expected}")
+    if version != SCHEMA_VERSION and not old:
+        out.append(f"schema version {version or 'missing'!r}, expected {SCHEMA_VERSION!r}")
+    return out

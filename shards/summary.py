@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from rig2sketch import skeleton
-from shards.reader import PathsLike, list_shards
+from shards.reader import PathsLike, iter_row_groups, list_shards
 
 COUNTED = ("character", "motion", "camera", "stylizer", "style", "split")
 
@@ -47,10 +46,9 @@ def summarize(paths: PathsLike) -> DatasetSummary:
     """Read only the label columns (never the images) of every shard and count them."""
     out = DatasetSummary()
     for path in list_shards(paths):
-        parquet = pq.ParquetFile(path)
         out.shards += 1
         out.bytes += path.stat().st_size
-        for batch in parquet.iter_batches(columns=[*COUNTED, "keypoints", "width", "height"], batch_size=1024):
+        for batch in iter_row_groups(path, columns=[*COUNTED, "keypoints", "width", "height"]):
             cols = batch.to_pydict()
             out.rows += batch.num_rows
             for name in COUNTED:

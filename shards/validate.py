@@ -11,9 +11,11 @@ import pyarrow.parquet as pq
 
 from rig2sketch.safe_paths import name_problem
 from shards import schema
+from shards.checksum import ShardError, read_checksum, verify_row_group
 from shards.images import decode_png
 from shards.layout import dataset_files
-from shards.reader import list_shards, row_to_sample
+from shards.reader import first_line, list_shards, row_to_sample, stream_row_groups
+from shards.schema import schema_problems
 
 
 @dataclass(frozen=True)
@@ -28,18 +30,7 @@ class Problem:
 
 
 def _check_schema(path: Path, actual: pa.Schema) -> list[Problem]:
-    problems = []
-    for field in schema.SCHEMA:
-        if field.name not in actual.names:
-            problems.append(Problem(str(path), None, f"missing column {field.name!r} ({field.type})"))
-        elif not actual.field(field.name).type.equals(field.type):
-            problems.append(
-                Problem(str(path), None, f"column {field.name!r} has type {actual.field(field.name).type}, expected {field.type}")
-            )
-    version = (actual.metadata or {}).get(b"rig2sketch.schema_version", b"").decode()
-    if version != schema.SCHEMA_VERSION:
-        problems.append(Problem(str(path), None, f"schema version {version or 'missing'!r}, expected {schema.SCHEMA_VERSION!r}"))
-    return problems
+    return [Problem(str(path), None, message) for message in schema_problems(actual)]
 
 
 def label_problems(row: dict) -> list[str]:
@@ -114,17 +105,32 @@ def _check_row(path: Path, index: int, row: dict, folder_split: str | None = Non
 NAME_COLUMNS = {"split": False, "character": True, "motion": True, "style": True}
 
 
+def _check_integrity(path: Path, parquet: pq.ParquetFile) -> tuple[dict | None, list[Problem]]:
+    """The stored checksum after the footer checks (None: none to check rows against) and the problems."""
+    try:
+        stored = read_checksum(parquet, path)
+    except ShardError as err:
+        return None, [Problem(str(path), None, f"{err.problem}; re-render this shard")]
+    if stored is None:
+        return None, [Problem(str(path), None, "no content checksum (written before checksums existed or by another "
+                                               "tool), so damage cannot be detected; re-render this shard")]
+    return stored, []
+
+
 def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
     """Check every shard of a dataset; returns the problems found (empty: the dataset is clean).
 
-    Checks: each file opens as Parquet; schema v2 columns, types and version; images (and extra
-    image columns) decode at the stated size; keypoint/joint visibility in {0,1,2} and points
-    with v>0 inside the image; bbox inside the image; sample_ids unique across all shards; split is
-    train, val or test and the one its split folder names (``shards.layout``); character, motion and
-    style are allowed names (``rig2sketch.safe_paths``), never paths.
+    Checks: each file opens as Parquet; schema v2 columns, types and version; the content
+    checksum (``shards.checksum``: footer, then every column of every row group); images (and
+    extra image columns) decode at the stated size; keypoint/joint visibility in {0,1,2} and
+    points with v>0 inside the image; bbox inside the image; sample_ids unique across all shards;
+    split is train, val or test and the one its split folder names (``shards.layout``); split,
+    character, motion and style are allowed names (``rig2sketch.safe_paths``), never paths; one
+    config (``config_hash`` and stage) across the dataset's shards.
     """
     problems: list[Problem] = []
     seen: dict[str, tuple[str, int]] = {}
+    configs: dict[tuple[str, str], list[str]] = {}
     try:
         files = list_shards(paths)
     except FileNotFoundError as err:
@@ -135,18 +141,34 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
         try:
             parquet = pq.ParquetFile(path)
         except Exception as err:  # pyarrow raises several types for damaged files
-            problems.append(Problem(str(path), None, f"not a readable Parquet file ({err}); re-render this shard"))
+            problems.append(Problem(str(path), None, f"not a readable Parquet file ({first_line(err)}); re-render this shard"))
             continue
         file_problems = _check_schema(path, parquet.schema_arrow)
         problems.extend(file_problems)
         if file_problems:
             continue
+        stored, file_problems = _check_integrity(path, parquet)
+        problems.extend(file_problems)
+        meta = parquet.schema_arrow.metadata or {}
+        # a render job's own config_hash adds its splits; run_config_hash is the run's (one per dataset)
+        digest_key = "run_config_hash" if b"rig2sketch.run_config_hash" in meta else "config_hash"
+        config = tuple(meta.get(f"rig2sketch.{k}".encode(), b"").decode(errors="replace") for k in ("stage", digest_key))
+        configs.setdefault(config, []).append(f"{folder_split[path]}/{path.name}" if folder_split.get(path) else path.name)
         index = 0
         try:
-            for batch in parquet.iter_batches(batch_size=64):
-                for row in batch.to_pylist():
-                    row = row_to_sample(row, decode_images=False)
-                    problems.extend(_check_row(path, index, row, folder_split.get(path)))
+            for group, table in stream_row_groups(parquet):
+                if not file_problems:
+                    try:
+                        verify_row_group(path, stored, group, table)
+                    except ShardError as err:
+                        problems.append(Problem(str(path), None, f"{err.problem}; re-render this shard"))
+                        file_problems.append(problems[-1])
+                for row in table.to_pylist():
+                    try:
+                        row = row_to_sample(row, decode_images=False)
+                        problems.extend(_check_row(path, index, row, folder_split.get(path)))
+                    except Exception as err:  # values no stage writes (a damaged or foreign shard)
+                        problems.append(Problem(str(path), index, f"row cannot be checked ({first_line(err)})"))
                     sid = row["sample_id"]
                     if sid in seen:
                         first = seen[sid]
@@ -156,8 +178,14 @@ def validate_dataset(paths, *, max_problems: int = 1000) -> list[Problem]:
                     index += 1
                     if len(problems) >= max_problems:
                         return problems
-        except Exception as err:
-            problems.append(Problem(str(path), index, f"cannot read rows from here on ({err}); re-render this shard"))
+        except Exception as err:  # a damaged page: decompression, thrift, a stream that ends early, ...
+            problems.append(Problem(str(path), index, f"cannot read rows from here on ({first_line(err)}); "
+                                                      "re-render this shard"))
+    if len(configs) > 1:
+        parts = [f"{len(names)} shard(s) with stage {stage or '?'!r} config_hash {digest or '?'!r} ({', '.join(names[:3])}"
+                 f"{', ...' if len(names) > 3 else ''})" for (stage, digest), names in sorted(configs.items())]
+        problems.append(Problem(str(paths), None, f"the dataset mixes {len(configs)} configs: {'; '.join(parts)}; "
+                                                  "keep one config per folder (re-render the odd shards)"))
     return problems
 
 
@@ -170,9 +198,11 @@ class ValidateConfig:
 
 
 def validate_command(cfg: ValidateConfig) -> int:
-    """Print each problem (file and row) and a verdict; 0 only when the dataset is clean."""
+    """Print each problem (file and row) and a verdict; 0 only when the dataset is clean, 1 when it
+    has problems. A path with no shards raises FileNotFoundError (the command's exit code 2)."""
     from shards.reader import count_rows
 
+    list_shards(cfg.dataset)  # no dataset there: FileNotFoundError (a wrong path, not a broken dataset)
     problems = validate_dataset(cfg.dataset, max_problems=cfg.max_problems)
     for problem in problems:
         print(problem)

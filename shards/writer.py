@@ -12,8 +12,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shards import schema
 from rig2sketch.versions import package_versions
+from shards import schema
+from shards.checksum import ALGORITHM, CHECKSUM_KEY, MARKER_KEY, RunningChecksum
+
+
+class ShardWriteError(OSError):
+    """A shard that could not be written (full disk, read-only folder); one line naming the shard."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class ShardWriter:
     A crash or exception inside the ``with`` block leaves no file at ``path`` (and removes the
     temp file), so a shard on disk is always complete. ``metadata`` lands in the Parquet
     key-value metadata (prefixed ``rig2sketch.``) next to the schema version, the label
-    definitions and the package versions.
+    definitions and the package versions; the content checksum of every row group
+    (``shards.checksum``) is added to the footer on close.
 
         with ShardWriter(out / "job-0001.parquet", metadata={"config_hash": h, "seed": s}) as w:
             w.write(row)
@@ -57,7 +63,9 @@ class ShardWriter:
             raise ValueError(f"shard paths end in .parquet, got {self.path}")
         meta = {"package_versions": json.dumps(package_versions())}
         meta.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in (metadata or {}).items()})
+        meta[MARKER_KEY] = ALGORITHM
         self._schema = schema.arrow_schema(meta)
+        self._checksum = RunningChecksum(self._schema)
         self._row_group_size = row_group_size
         self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         self._buffer: dict[str, list] = {name: [] for name in schema.COLUMNS}
@@ -66,8 +74,11 @@ class ShardWriter:
         self.stats: ShardStats | None = None
 
     def __enter__(self) -> "ShardWriter":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self._tmp, self._schema, compression="zstd")
+        except OSError as err:
+            raise self._io_error(err) from None
         return self
 
     def write(self, row: dict[str, Any]) -> None:
@@ -90,15 +101,32 @@ class ShardWriter:
         if not self._buffer["sample_id"]:
             return
         table = pa.Table.from_pydict(self._buffer, schema=self._schema)
-        self._writer.write_table(table, row_group_size=self._row_group_size)
+        try:
+            self._writer.write_table(table, row_group_size=self._row_group_size)  # one row group
+        except OSError as err:
+            raise self._io_error(err) from None
+        self._checksum.add(table)
         self._buffer = {name: [] for name in schema.COLUMNS}
 
+    def _io_error(self, err: OSError) -> OSError:
+        """``err`` (pyarrow's often names no file) as one line naming the shard and the fix."""
+        if isinstance(err, ShardWriteError):
+            return err
+        reason = err.strerror or str(err).strip().splitlines()[-1]
+        out = ShardWriteError(f"cannot write shard {self.path}: {reason}; free space or choose a writable out=")
+        out.errno = err.errno
+        return out
+
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self._flush()
+        try:
+            if exc_type is None:
+                self._flush()
+                self._writer.add_key_value_metadata({CHECKSUM_KEY: self._checksum.value()})
             self._writer.close()
-            os.replace(self._tmp, self.path)
-            self.stats = ShardStats(self.path, self._rows, self.path.stat().st_size)
-        else:
-            self._writer.close()
-            self._tmp.unlink(missing_ok=True)
+            if exc_type is None:
+                os.replace(self._tmp, self.path)
+                self.stats = ShardStats(self.path, self._rows, self.path.stat().st_size)
+        except OSError as err:  # a full disk, a folder made read-only mid-run
+            raise self._io_error(err) from None
+        finally:
+            self._tmp.unlink(missing_ok=True)  # gone after the rename; removed on any failure

@@ -172,17 +172,18 @@ def load_official(vgg_path: Path, decoder_path: Path, **kw) -> AdaINStylizer:
 
 def load_bundled(folder: Path = BUNDLED_DIR, **kw) -> AdaINStylizer:
     """rig2sketch's safetensors: VGG-16 (HED) encoder + a decoder trained by ``train_stylizer``."""
-    from safetensors.torch import load_file
+    from rig2sketch.weights import read_safetensors
 
     folder = Path(folder)
     enc, dec = folder / ENCODER_FILE, folder / DECODER_FILE
+    fix = "run `rig2sketch train-stylizer stylizer=adain` or point stylizer.weights to a folder holding both files"
     for p in (enc, dec):
         if not p.is_file():
-            raise FileNotFoundError(f"{p} is missing; run `rig2sketch train-stylizer stylizer=adain` "
-                                    "or point stylizer.weights to a folder holding both files")
+            raise FileNotFoundError(f"{p} is missing; {fix}")
     decoder = official_decoder()
-    load_strict(decoder, {k: v.float() for k, v in load_file(dec).items()}, str(dec))
-    return AdaINStylizer(encoder_vgg16(load_file(enc)), decoder, source=f"rig2sketch:{folder.name}", **kw)
+    load_strict(decoder, {k: v.float() for k, v in read_safetensors(dec, "AdaIN decoder", fix).items()}, str(dec))
+    return AdaINStylizer(encoder_vgg16(read_safetensors(enc, "AdaIN encoder", fix)), decoder,
+                         source=f"rig2sketch:{folder.name}", **kw)
 
 
 def save_safetensors_fp16(state: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> Path:

@@ -144,7 +144,8 @@ class StyleConfig:
 class StylizeConfig:
     """``stylize_flow``: ``dataset`` (render shards dir) -> ``out`` (stylized shards dir, one shard per input
     shard, ``per_image`` rows per input row). ``metrics_samples`` renders are scored at the run's alpha
-    and at alpha=0 (``_metrics.json``)."""
+    and at alpha=0 (``metrics.json`` in the reports folder). ``overwrite``: re-stylize shards in ``out`` made by another
+    run (another config or source shard, or damaged) instead of refusing them."""
 
     dataset: str = ""
     out: str = ""
@@ -154,6 +155,7 @@ class StylizeConfig:
     contact_sheet: int = 8  # renders shown in the before/after sheet (0 = none)
     metrics: bool = True  # content/style loss and Frechet distance on a sample of the output
     metrics_samples: int = 32
+    overwrite: bool = False
 
     def __post_init__(self) -> None:
         self.stylizer = stylizer_config(self.stylizer)

@@ -69,16 +69,15 @@ def load_pretrained() -> tuple[StylePredictor, StyleTransformer]:
 
 def load_generator(folder: Path) -> StyleTransformer:
     """A generator trained by ``train-stylizer stylizer=multistyle`` (its injection from the file's metadata)."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
+    from rig2sketch.weights import read_safetensors, safetensors_metadata
 
     path = Path(folder) / GENERATOR_FILE
-    with safe_open(str(path), "pt") as f:
-        injection = (f.metadata() or {}).get("injection", "")
+    fix = "point stylizer.weights to a folder written by 'rig2sketch train-stylizer stylizer=multistyle'"
+    injection = safetensors_metadata(path, "multistyle generator", fix).get("injection", "")
     if injection not in INJECTIONS:
         raise ValueError(f"{path}: metadata names injection {injection!r}; expected one of {INJECTIONS.names()}")
     generator = StyleTransformer(injection)
-    generator.load_state_dict({k: v.float() for k, v in load_file(path).items()})
+    generator.load_state_dict({k: v.float() for k, v in read_safetensors(path, "multistyle generator", fix).items()})
     return generator.eval().requires_grad_(False)
 
 

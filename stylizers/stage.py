@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from rig2sketch.seeding import derive_seed, stable_hash
-from shards import ShardWriter, decode_png, encode_png, iter_samples, shard_metadata
+from shards import ShardWriter, decode_png, encode_png, iter_samples, shard_content_id, shard_metadata
 from stylizers.base import StylizerRunner, build_stylizer
 from stylizers.config import StylizeConfig
 from stylizers.style_bank import StyleBank, StyleBankError
@@ -50,6 +50,51 @@ def config_hash(cfg: StylizeConfig) -> str:
     """What decides the output pixels (not the paths)."""
     d = asdict(cfg)
     return stable_hash({k: d[k] for k in ("stylizer", "style", "seed")})
+
+
+def plan_shards(cfg: StylizeConfig, full: bool = True) -> list[tuple[Path, Path, str]]:
+    """(source shard, stylized shard, status) for every render shard of ``cfg.dataset``: "todo",
+    "keep" (already stylized by this config from this very source content and, with ``full``,
+    validates) or "redo" (``cfg.overwrite`` and made by another run). Raises ``ResumeConflict``
+    (one line naming the shard, what differs and the fix) for a shard made by another run."""
+    from shards import list_shards, shard_content_id, validate_dataset
+    from shards.checksum import ShardError
+
+    digest = config_hash(cfg)
+    plan, conflicts = [], []
+    root = Path(cfg.dataset)
+    for src in list_shards(cfg.dataset):
+        # the same split folder and name (``shards.layout``)
+        dst = Path(cfg.out) / (src.relative_to(root) if src.is_relative_to(root) else src.name)
+        if not dst.exists():
+            plan.append((src, dst, "todo"))
+            continue
+        try:
+            made = shard_metadata(dst)
+            why = None
+            if str(made.get("config_hash")) != digest:
+                why = f"config_hash {made.get('config_hash')} != {digest} (stylize settings changed)"
+            elif made.get("source_content") != shard_content_id(src):
+                why = f"its source {src} changed since (re-rendered or edited)"
+            elif full and (problems := validate_dataset([dst])):
+                why = problems[0].message
+        except ShardError as err:
+            why = err.problem
+        if why is None:
+            plan.append((src, dst, "keep"))
+        elif cfg.overwrite:
+            plan.append((src, dst, "redo"))
+        else:
+            conflicts.append(f"{dst.relative_to(cfg.out)} ({why})")
+    if conflicts:
+        what = f"shard {conflicts[0]}" if len(conflicts) == 1 else f"{len(conflicts)} shards: {', '.join(conflicts[:3])}"
+        raise ResumeConflict(f"out={cfg.out} holds {what} made by another run; re-run with overwrite=true to "
+                             "re-stylize, or choose a fresh out=")
+    return plan
+
+
+class ResumeConflict(ValueError):
+    """Stylized shards in ``out`` that this run may not keep (one line naming them and the fix)."""
 
 
 def assign_styles(sample_id: str, n_styles: int, per_image: int, mix: int, run_seed: int) -> list[np.ndarray]:
@@ -121,8 +166,9 @@ def stylize_shard(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunn
     used = {int(i) for row in rows for w in assign_styles(row["sample_id"], n_styles, cfg.style.per_image,
                                                           cfg.style.mix, cfg.seed) for i in np.flatnonzero(w)}
     by_id = {e.id: e for e in styles.bank.entries}
-    meta = {"config_hash": config_hash(cfg), "seed": cfg.seed, "stylizer": runner.stylizer.name,
+    meta = {"config_hash": config_hash(cfg), "seed": cfg.seed, "stylizer": runner.stylizer.name, "stage": "stylize",
             "source_shard": src.name, "source_metadata": source.get("config_hash", ""),
+            "source_content": shard_content_id(src),
             "licence": stylized_licence(str(source.get("licence", "")),
                                         [by_id[styles.ids[i]].licence for i in sorted(used)])}
     with ShardWriter(dst, metadata=meta) as writer:

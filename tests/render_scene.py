@@ -163,3 +163,10 @@ def mannequin_scene(job, rng):
 
     character = build_mannequin(import_bpy())
     return character, list(range(1, 22)), mannequin_keypoints
+
+
+def mannequin_or_refusal(job, rng):
+    """Like ``mannequin_scene``, but a character named ``broken`` is refused as bad input would be."""
+    if job.character_name == "broken":
+        raise ValueError("character 'broken' is not a character file; use a Mixamo .fbx")
+    return mannequin_scene(job, rng)

@@ -14,12 +14,12 @@ import pytest
 from evaluation.config import ExportConfig
 from evaluation.export import export
 from shards import ShardWriter, validate_dataset
-from tests.test_shards import make_row, write_shard
+from tests.test_shards import make_row, write_sealed, write_shard
 
 
 def shard_with_bbox(root, bbox, area=None):
-    """A 3-row shard (project writer) whose row 1 then gets ``bbox`` (and ``area``) via pyarrow,
-    as a damaged or foreign shard would carry it (the writer itself refuses NaN)."""
+    """A 3-row shard (project writer) whose row 1 then gets ``bbox`` (and ``area``) via pyarrow
+    behind a matching checksum, as a stage with a bug would write it (the writer refuses NaN)."""
     path = root / "data" / "a.parquet"
     write_shard(path, [make_row(i) for i in range(3)])
     table = pq.read_table(path)
@@ -30,7 +30,7 @@ def shard_with_bbox(root, bbox, area=None):
         column = table.column(name).to_pylist()
         column[1] = value
         table = table.set_column(i, table.schema.field(name), pa.array(column, table.schema.field(name).type))
-    pq.write_table(table, path)
+    write_sealed(table, path)
     return root / "data"
 
 

@@ -38,6 +38,18 @@ def make_row(i: int, size=(12, 16), rng=None) -> dict:
     )
 
 
+def write_sealed(table: pa.Table, path: Path) -> None:
+    """``table`` as a shard with a matching content checksum: values no stage would write (the
+    writer refuses them) behind an intact checksum, as a stage with a bug would leave them."""
+    from shards.checksum import CHECKSUM_KEY, RunningChecksum
+
+    checksum = RunningChecksum(table.schema)
+    with pq.ParquetWriter(path, table.schema) as writer:
+        writer.write_table(table, row_group_size=len(table))
+        checksum.add(table)
+        writer.add_key_value_metadata({CHECKSUM_KEY: checksum.value()})
+
+
 def write_shard(path: Path, rows: list[dict], **meta) -> None:
     with ShardWriter(path, metadata={"config_hash": "abc", "seed": 7, **meta}, row_group_size=2) as w:
         for row in rows:

@@ -111,8 +111,14 @@ def test_stylize_keeps_labels_adds_lineage_validates_and_resumes(prefect_harness
     mtime = shard.stat().st_mtime_ns
     stylize_flow(cfg)  # resume: the finished shard is kept
     assert shard.stat().st_mtime_ns == mtime
-    with pytest.raises(ValueError, match="another stylize config"):
+    with pytest.raises(ValueError, match=r"holds shard train/job-0000.parquet \(config_hash .* \(stylize settings "
+                                         r"changed\)\) made by another run; re-run with overwrite=true"):
         stylize_flow(config(render_dir, tmp_path / "adain", per_image=1))
+    assert shard.stat().st_mtime_ns == mtime
+    other = config(render_dir, tmp_path / "adain", per_image=1)
+    other.overwrite = True
+    stylize_flow(other)  # overwrite: made again with the new config
+    assert shard.stat().st_mtime_ns != mtime and validate_dataset(tmp_path / "adain") == []
 
 
 def test_metrics_can_be_switched_off(prefect_harness, render_dir, tmp_path, monkeypatch):

@@ -29,12 +29,20 @@ def bvh_bone_map(bone_names: list[str]) -> dict[str, str]:
     return map_bones(bone_names)
 
 
+def header_problem(path: str | Path) -> str | None:
+    """Why ``path`` is not a BVH file (None: it starts with HIERARCHY). bpy-free."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    return None if head.lstrip().upper().startswith(b"HIERARCHY") else (
+        "is not a BVH file (it must start with HIERARCHY); export the mocap as BVH")
+
+
 def import_bvh(path: str | Path) -> ImportedAnimation:
     """Import a BVH file as an animated armature (Y-up BVH -> Z-up scene) and map its joints."""
     bpy = import_bpy()
     p = check_path(path, (".bvh",), "motion")
-    if not p.read_bytes()[:64].lstrip().upper().startswith(b"HIERARCHY"):
-        raise CharacterImportError(f"{p} is not a BVH file (it must start with HIERARCHY); export the mocap as BVH")
+    if problem := header_problem(p):
+        raise CharacterImportError(f"{p} {problem}")
     before = set(bpy.data.objects)
     try:
         bpy.ops.import_anim.bvh(filepath=str(p), target="ARMATURE", global_scale=1.0, frame_start=1,

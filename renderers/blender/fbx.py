@@ -47,14 +47,26 @@ def _new_objects(before: set[Any]) -> list[Any]:
     return [ob for ob in bpy.data.objects if ob not in before]
 
 
+def header_problem(path: str | Path) -> str | None:
+    """Why the first bytes of ``path`` say it is not a binary FBX or a .blend file Blender can
+    read (None: plausible). bpy-free: the config side checks files before any worker starts."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if Path(path).suffix.lower() == ".blend":
+        return None if head[:8].startswith(BLEND_MAGICS) else (
+            "is not a .blend file (no 'BLENDER' or compressed-blend header); save it again from Blender")
+    if head.startswith(b"; FBX") or head.lstrip().startswith(b"FBXHeaderExtension"):
+        return "is an ASCII FBX, which Blender cannot read; re-export it as binary FBX (Mixamo's downloads are binary)"
+    if not head.startswith(FBX_BINARY_MAGIC):
+        return "is not an FBX file (no 'Kaydara FBX Binary' header): it is corrupt or another format; download it again"
+    return None
+
+
 def _import_fbx(path: Path) -> list[Any]:
     """Run Blender's FBX importer on ``path``; returns the objects it added."""
     bpy = import_bpy()
-    head = path.read_bytes()[:64]
-    if head.startswith(b"; FBX") or head.lstrip().startswith(b"FBXHeaderExtension"):
-        raise CharacterImportError(f"{path} is an ASCII FBX, which Blender cannot read; re-export it as binary FBX (Mixamo's downloads are binary)")
-    if not head.startswith(FBX_BINARY_MAGIC):
-        raise CharacterImportError(f"{path} is not an FBX file (no 'Kaydara FBX Binary' header): it is corrupt or another format; download it again")
+    if problem := header_problem(path):
+        raise CharacterImportError(f"{path} {problem}")
     before = set(bpy.data.objects)
     try:
         # automatic_bone_orientation=False keeps the file's own joint axes (Mixamo's), which
@@ -74,8 +86,8 @@ def _import_fbx(path: Path) -> list[Any]:
 def _append_blend(path: Path) -> list[Any]:
     """Append every object of a .blend file to the current scene without running its scripts."""
     bpy = import_bpy()
-    if not path.read_bytes()[:8].startswith(BLEND_MAGICS):
-        raise CharacterImportError(f"{path} is not a .blend file (no 'BLENDER' or compressed-blend header); save it again from Blender")
+    if problem := header_problem(path):
+        raise CharacterImportError(f"{path} {problem}")
     bpy.context.preferences.filepaths.use_scripts_auto_execute = False
     try:
         with bpy.data.libraries.load(str(path), link=False) as (src, dst):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from renderers.characters.sources.base import CharacterSource
 from renderers.characters.sources.registry import CHARACTER_SOURCES
-from renderers.blender.fbx import import_character
+from renderers.blender.fbx import header_problem, import_character
 from renderers.rigging import LoadedCharacter
 from renderers.selection import CharacterSpec
 from renderers.sources import FileSource
@@ -14,6 +14,9 @@ from renderers.sources import FileSource
 class MixamoFileSource(FileSource, CharacterSource):
     kind = "file"
     suffixes = (".fbx", ".blend")
+
+    def header_problem(self, path: str) -> str | None:
+        return header_problem(path)
 
     def load(self, spec: CharacterSpec) -> LoadedCharacter:
         return import_character(spec.name)

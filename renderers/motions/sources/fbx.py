@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from renderers.blender.fbx import import_animation
+from renderers.blender.fbx import header_problem, import_animation
 from renderers.motions.sources.base import MotionFileSource
 from renderers.motions.sources.registry import MOTION_SOURCES
 from renderers.rigging import ImportedAnimation, LoadedCharacter
@@ -12,6 +12,9 @@ from renderers.rigging import ImportedAnimation, LoadedCharacter
 class FbxAnimationSource(MotionFileSource):
     kind = "fbx"
     suffixes = (".fbx",)
+
+    def header_problem(self, path: str) -> str | None:
+        return header_problem(path)
 
     def import_animation(self, path: str, char: LoadedCharacter) -> ImportedAnimation:
         return import_animation(path, char)
