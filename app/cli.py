@@ -156,7 +156,9 @@ def _explain(err: BaseException, name: str) -> str:
     parts: list[str] = []
     cause: BaseException | None = err
     while cause is not None and len(parts) < 4:
-        for line in str(cause).strip().splitlines():
+        # Hydra lists choices on tab-indented lines after a colon: one comma-separated list instead.
+        folded = re.sub(r":\s*\n((?:\t[^\n]*\n?)+)", lambda m: ": " + ", ".join(m.group(1).split()), str(cause))
+        for line in folded.strip().splitlines():
             line = line.strip()
             if (line and line != "None" and not re.match(r"(full_key|reference_type|object_type)\b", line)
                     and not line.startswith("To append to your config use +") and line not in parts):

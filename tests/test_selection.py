@@ -57,7 +57,8 @@ def test_motion_clips_and_random_poses():
 def test_motion_files(tmp_path):
     for suffix, kind in ((".fbx", "fbx"), (".bvh", "bvh"), (".BVH", "bvh")):
         path = tmp_path / f"take{suffix}"
-        path.write_text("x")
+        # The first bytes each format starts with (files are header-checked when parsed).
+        path.write_bytes(b"Kaydara FBX Binary  \x00" if kind == "fbx" else b"HIERARCHY\nROOT Hips\n")
         spec = MotionSpec.parse(str(path), frame_step=3)
         assert (spec.kind, spec.path, spec.label, spec.frame_step) == (kind, str(path.resolve()), "take", 3)
     with pytest.raises(ValueError, match=r"motion file '.*nope\.bvh' does not exist"):
