@@ -35,6 +35,9 @@ def _open(source: str | Path | bytes) -> tuple[Image.Image, str]:
         im = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
     except FileNotFoundError as err:
         raise ImageError(f"{name}: no such file; check the path") from err
+    except Image.DecompressionBombError as err:  # PIL's own limit (2 x 89 MP) refuses in open()
+        raise ImageError(f"{name}: over the {MAX_PIXELS:,}-pixel limit ({err}); a decompression bomb or an "
+                         "oversized scan: downscale it first") from err
     except (UnidentifiedImageError, OSError) as err:
         raise ImageError(f"{name}: not an image PIL can read ({err}); save it as PNG or JPEG") from err
     return im, name

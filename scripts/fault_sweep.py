@@ -153,21 +153,41 @@ class Sweep:
 
         return dataset_files(dataset)[0][0]
 
-    def flip(self, path: Path, column: str | None = None, footer: bytes | None = None) -> None:
-        """Flip one bit: inside ``column``'s data page, or inside the footer text ``footer``."""
+    @staticmethod
+    def content(path: Path):
+        """What a reader without checks gets (None: it does not read): schema, both copies of the
+        metadata (without the checksum), rows."""
         import pyarrow.parquet as pq
 
-        data = bytearray(path.read_bytes())
-        if column is not None:  # the middle of the column's chunk (its dictionary or data page)
+        try:
+            parquet = pq.ParquetFile(path)
+            footer = {k: v for k, v in (parquet.metadata.metadata or {}).items() if k != b"rig2sketch.checksum"}
+            return str(parquet.schema_arrow), parquet.schema_arrow.metadata, footer, parquet.read().to_pylist()
+        except Exception:
+            return None
+
+    def flip(self, path: Path, column: str | None = None, footer: bytes | None = None) -> None:
+        """Flip one bit that changes what a reader gets: inside ``column``'s chunk (from its end,
+        where the values are; a flip in page statistics changes nothing and is skipped), or just
+        after the footer text ``footer``."""
+        import pyarrow.parquet as pq
+
+        original, data = self.content(path), path.read_bytes()
+        if column is not None:
             meta = pq.ParquetFile(path).metadata.row_group(0)
             index = [meta.column(i).path_in_schema.split(".")[0] for i in range(meta.num_columns)].index(column)
             chunk = meta.column(index)
             start = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
-            pos = start + chunk.total_compressed_size // 2
+            positions = range(start + chunk.total_compressed_size - 1, start, -3)
         else:
-            pos = data.rindex(footer) + len(footer) + 4
-        data[pos] ^= 0x04
-        path.write_bytes(bytes(data))
+            positions = [data.rindex(footer) + len(footer) + 4]
+        for pos in positions:
+            changed = bytearray(data)
+            changed[pos] ^= 0x04
+            path.write_bytes(bytes(changed))
+            if self.content(path) != original:
+                return
+        raise RuntimeError(f"no flip in {column or footer!r} of {path} changed its content")
 
     def rewrite(self, path: Path, edit: Callable, keep_checksum: bool = False, seal: bool = False) -> None:
         """Rewrite a shard's table through ``edit(rows) -> rows`` with pyarrow (as another tool would):

@@ -110,6 +110,22 @@ def test_refuses_a_decompression_bomb_before_decoding(tmp_path) -> None:
         image_size(path)
 
 
+def test_refuses_a_header_beyond_pils_own_limit(tmp_path) -> None:
+    """A 40000x40000 header (1.6 G pixels): PIL refuses it in ``open`` with its own error type,
+    which is named as the pixel limit too (the fault sweep's bomb)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b""))
+    (tmp_path / "bomb.png").write_bytes(png)
+    for read in (load_image, image_size):
+        with pytest.raises(ImageError, match=r"bomb\.png: over the 40,000,000-pixel limit .*downscale it first"):
+            read(tmp_path / "bomb.png")
+
+
 def test_refuses_tiny_broken_and_missing_files(tmp_path) -> None:
     with pytest.raises(ImageError, match="too small"):
         load_image(_save(Image.new("RGB", (4, 30)), tmp_path / "tiny.png"))
