@@ -49,14 +49,14 @@ def save_delta(path_in: str | Path, path_out: str | Path, extra: dict | None = N
     tensors training changed, in fp16, with ``rig2sketch.base`` naming the pretrained arch. The
     unchanged tensors come from the bundled ``.tflite`` at load time (not stored twice); the
     BlazePose weights are fp16 in the ``.tflite`` already."""
-    cfg = read_model_config(path_in)
+    meta = dict(_metadata(path_in)) if Path(path_in).suffix == ".safetensors" else {}
+    cfg = _config(meta)
     if cfg is None or cfg.arch not in BLAZEPOSE_ARCHS:
         raise ValueError(f"{path_in} is not a rig2sketch BlazePose file; only fine-tuned BlazePose packs as a delta")
     base = pose_model(cfg.arch).build(cfg).state_dict()
     state = load_state(path_in)
     changed = {k: v.to(torch.float16).contiguous() for k, v in state.items()
                if k in base and not torch.equal(v.to(base[k].dtype), base[k])}
-    meta = dict(_metadata(path_in))
     meta.update({"rig2sketch.base": json.dumps(cfg.arch), "format": "pt"})
     meta.update({f"rig2sketch.{k}": json.dumps(v) for k, v in (extra or {}).items()})
     path_out = Path(path_out)
@@ -74,9 +74,10 @@ def _metadata(path: str | Path) -> dict[str, str]:
 def read_model_config(path: str | Path) -> ModelConfig | None:
     """The ModelConfig stored in a rig2sketch safetensors file (None for other files).
     ``WeightsError`` (one line) for a .safetensors path that is not one."""
-    if Path(path).suffix != ".safetensors":
-        return None
-    meta = _metadata(path)
+    return _config(_metadata(path)) if Path(path).suffix == ".safetensors" else None
+
+
+def _config(meta: dict[str, str]) -> ModelConfig | None:
     return ModelConfig(**json.loads(meta["rig2sketch.model"])) if "rig2sketch.model" in meta else None
 
 
@@ -102,14 +103,14 @@ def load_model(path: str | Path, cfg: ModelConfig | None = None) -> tuple[torch.
     if str(path) in BLAZEPOSE_ARCHS:
         mcfg = ModelConfig(arch=str(path), input_width=256, input_height=256)
         return pose_model(mcfg.arch).build(mcfg).eval(), mcfg
-    stored = read_model_config(path)
-    cfg = stored or cfg
+    meta = _metadata(path) if Path(path).suffix == ".safetensors" else {}
+    cfg = _config(meta) or cfg
     if cfg is None:
         raise ValueError(f"{path} carries no rig2sketch model config; pass evaluation.model (arch, input size)")
     family = pose_model(cfg.arch)
     model = family.build(cfg)
     state = load_state(path)
-    if stored is not None and "rig2sketch.base" in _metadata(path):
+    if "rig2sketch.base" in meta:
         # A delta (``save_delta``): every stored tensor must fit; the rest is the pretrained base.
         state = {**model.state_dict(), **state}
     family.load(model, state)

@@ -151,18 +151,17 @@ class TopDownDataset(Dataset):
         rec = self.records[index]
         image = read_image(rec)
         aspect = self.model.input_width / self.model.input_height
-        center, size = topdown.box_to_center_size(rec.bbox, aspect, self.model.padding)
         kp = rec.keypoints.copy()
         flip = False
         if self.augment is not None:
             rng = np.random.default_rng((self.seed, self.epoch, index))
             jitter = sample_jitter(self.augment, rng)
-            if jitter.part:  # joints outside the partial crop drop out of the loss
-                center, size = topdown.box_to_center_size(part_box(rec.bbox, jitter.part), aspect, self.model.padding)
-            size = size * jitter.scale
+            # A partial crop covers part of the box; the joints outside it drop out of the loss.
+            center, size = topdown.box_to_center_size(part_box(rec.bbox, jitter.part), aspect, self.model.padding)
             flip = jitter.flip
-            M = topdown.crop_matrix(center, size, self.model.input_size, jitter.rotation_deg, flip)
+            M = topdown.crop_matrix(center, size * jitter.scale, self.model.input_size, jitter.rotation_deg, flip)
         else:
+            center, size = topdown.box_to_center_size(rec.bbox, aspect, self.model.padding)
             M = topdown.crop_matrix(center, size, self.model.input_size)
         crop = topdown.warp_image(image, M, self.model.input_size)
         kp[:, :2] = topdown.transform_points(M, kp[:, :2])
