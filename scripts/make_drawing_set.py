@@ -173,12 +173,19 @@ def render(args: argparse.Namespace) -> None:
         data = new_set(specs, sizes, args.seed)
         write_json(path, data)
     for im, fig in zip(data["images"], figures):
-        with atomic_path(args.out / "images" / im["file_name"]) as tmp_png:
+        with atomic_path(image_path(args.out / "images", im)) as tmp_png:
             Image.fromarray(fig).save(tmp_png, optimize=True)
     print(f"wrote {len(figures)} images to {args.out / 'images'}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- checking
+def image_path(folder: Path, im: dict) -> Path:
+    """``folder`` / the image's ``file_name``, which comes from the JSON: a plain name, never a path."""
+    from rig2sketch.safe_paths import check_name
+
+    return folder / check_name(im["file_name"], f"{JSON_NAME} file_name", fix="use a plain file name")
+
+
 def ink_box(grey: np.ndarray) -> list[int]:
     """Tight ``x, y, w, h`` of the ink (pixels darker than ``INK``), whole pixels."""
     ys, xs = np.nonzero(grey < 255 * (1 - INK))
@@ -190,7 +197,7 @@ def problems(data: dict, images_dir: Path) -> list[str]:
     out = []
     for im, ann in zip(data["images"], data["annotations"]):
         name = im["file_name"]
-        grey = np.asarray(Image.open(images_dir / name).convert("L"))
+        grey = np.asarray(Image.open(image_path(images_dir, im)).convert("L"))
         if grey.shape != (im["height"], im["width"]):
             out.append(f"{name}: image is {grey.shape[::-1]}, JSON says {(im['width'], im['height'])}")
         if ann["image_id"] != im["id"]:
@@ -248,7 +255,7 @@ def check(args: argparse.Namespace) -> None:
     images_dir = args.out / "images"
     if args.fix_boxes:  # only the derived fields; the keypoints are the hand labels and stay as they are
         for im, ann in zip(data["images"], data["annotations"]):
-            ann["bbox"] = ink_box(np.asarray(Image.open(images_dir / im["file_name"]).convert("L")))
+            ann["bbox"] = ink_box(np.asarray(Image.open(image_path(images_dir, im)).convert("L")))
             ann["area"] = ann["bbox"][2] * ann["bbox"][3]
             ann["num_keypoints"] = int(sum(v > 0 for v in ann["keypoints"][2::3]))
         write_json(path, data)
@@ -261,9 +268,9 @@ def check(args: argparse.Namespace) -> None:
         args.overlays.mkdir(parents=True, exist_ok=True)
         tiles, labels = [], []
         for im, ann in zip(data["images"], data["annotations"]):
-            grey = np.asarray(Image.open(images_dir / im["file_name"]).convert("L"))
+            grey = np.asarray(Image.open(image_path(images_dir, im)).convert("L"))
             rgb = overlay(grey, np.asarray(ann["keypoints"], np.float32).reshape(-1, 3))
-            cv2.imwrite(str(args.overlays / im["file_name"]), rgb[..., ::-1])
+            cv2.imwrite(str(image_path(args.overlays, im)), rgb[..., ::-1])
             tiles.append(rgb)
             mirrored = " (m)" if im["pieces"].get("mirror") else ""
             labels.append(f"{im['file_name'][:-4]} {im['pieces']['body']}{mirrored}")
