@@ -242,7 +242,10 @@ class ExperimentConfig:
     never trained on; with ``holdout.characters`` empty, ``auto_holdout`` characters (the
     last names in sorted order) are held out. ``pretrained`` maps row names to model files
     scored as they are, without training (``bundled`` = the default ``predict`` model, the
-    BlazePose fine-tuned on rig2sketch's own renders of other characters).
+    BlazePose fine-tuned on rig2sketch's own renders of other characters). ``label_fidelity``: a judge
+    checkpoint (``bundled``) that scores each variant's training data — the share of its images on which
+    the judge still finds the labelled pose (OKS >= 0.5), i.e. how much of the figure a stylizer kept;
+    empty = no such column.
     """
 
     name: str = "thesis_table"
@@ -257,6 +260,7 @@ class ExperimentConfig:
     blazepose: bool = True
     pretrained: dict[str, str] = field(default_factory=dict)
     max_eval_samples: int = 0
+    label_fidelity: str = "bundled"
 
     def __post_init__(self) -> None:
         _check(len(self.variants) >= 1, "experiment.variants", "at least one variant", self.variants)

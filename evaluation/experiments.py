@@ -99,6 +99,22 @@ def score_model(model_path: str, sets: dict[str, list[PoseRecord]], device: str 
     return {name: score(recs, predict_records(model, recs, mcfg, dev, batch_size)) for name, recs in sets.items()}
 
 
+def training_data_fidelity(cfg: ExperimentConfig, holdout: HoldoutConfig) -> dict[str, dict[str, float]]:
+    """Label fidelity of each variant's training data (``cfg.label_fidelity`` judges, at most
+    ``max_eval_samples`` images each): did the stylizer keep the figure its labels mark? {} when off."""
+    if not cfg.label_fidelity:
+        return {}
+    from evaluation.fidelity import CheckpointJudge, fidelity_of
+
+    judge = CheckpointJudge(cfg.label_fidelity, cfg.train.device, cfg.train.batch_size)
+    out = {}
+    for variant in cfg.variants:
+        records = load_shard_records([resolve_dataset(d, cfg) for d in variant.datasets], "train", holdout,
+                                     cfg.max_eval_samples)
+        out[variant.name] = fidelity_of(judge.records_oks(records))
+    return out
+
+
 def pretrained_path(value: str) -> str:
     """A ``pretrained`` row's model: a file, ``blazepose_lite|full|heavy`` (MediaPipe's weights),
     or ``bundled`` (the default ``predict`` model)."""
@@ -115,10 +131,13 @@ def _fmt(v: float) -> str:
 
 
 def write_results(cfg: ExperimentConfig, results: dict[str, dict[str, dict[str, float]]],
-                  trained: dict[str, dict], holdout: HoldoutConfig, set_sizes: dict[str, int]) -> Path:
+                  trained: dict[str, dict], holdout: HoldoutConfig, set_sizes: dict[str, int],
+                  fidelity: dict[str, dict[str, float]] | None = None) -> Path:
     """Write results.csv, table.md, cross_validation.md/.csv and results.png; returns table.md.
 
-    ``results[row][set]`` = metrics; ``trained[row]`` = train summary (absent for BlazePose)."""
+    ``results[row][set]`` = metrics; ``trained[row]`` = train summary (absent for BlazePose);
+    ``fidelity[row]`` = label fidelity of a variant's training data (``training_data_fidelity``)."""
+    fidelity = fidelity or {}
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sets = list(set_sizes)
@@ -140,12 +159,16 @@ def write_results(cfg: ExperimentConfig, results: dict[str, dict[str, dict[str, 
              f"init: {cfg.train.init or 'scratch'}; held-out characters: {', '.join(holdout.characters) or '–'}"
              + (f"; held-out styles: {', '.join(holdout.styles)}" if holdout.styles else "") + ".",
              "Columns: evaluation sets (samples). Every figure is produced by this run; see results.csv for "
-             "AP50, AP75, AR and PCK@0.2.", "",
-             "| Training data | Augmentation | " + " | ".join(f"{s} ({set_sizes[s]})" for s in sets) + " |",
-             "|---|---|" + "---:|" * len(sets)]
+             "AP50, AP75, AR and PCK@0.2."
+             + (f" Label fidelity: share of a row's training images on which the judge (`{cfg.label_fidelity}`) "
+                "still finds the labelled pose (OKS >= 0.5)." if fidelity else ""), "",
+             "| Training data | Augmentation | " + ("Label fidelity | " if fidelity else "")
+             + " | ".join(f"{s} ({set_sizes[s]})" for s in sets) + " |",
+             "|---|---|" + ("---:|" if fidelity else "") + "---:|" * len(sets)]
     for row, per_set in results.items():
         aug = variant_by_name[row].augment if row in variant_by_name else "–"
-        lines.append(f"| {row} | {aug} | " + " | ".join(_fmt(per_set[s]["AP"]) for s in sets) + " |")
+        kept = (_fmt(fidelity[row]["fidelity"]) if row in fidelity else "–") + " | " if fidelity else ""
+        lines.append(f"| {row} | {aug} | {kept}" + " | ".join(_fmt(per_set[s]["AP"]) for s in sets) + " |")
     write_text_atomic(out / "table.md", "\n".join(lines) + "\n")
 
     # Cross-validation: trained variants (rows) x held-out dataset splits (columns).
@@ -177,7 +200,8 @@ def write_results(cfg: ExperimentConfig, results: dict[str, dict[str, dict[str, 
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
     write_text_atomic(out / "summary.json", json.dumps({"holdout": holdout.__dict__, "results": results,
-                                                    "trained": trained, "set_sizes": set_sizes}, default=float,
+                                                    "trained": trained, "set_sizes": set_sizes,
+                                                    "label_fidelity": fidelity}, default=float,
                                                    indent=1))
     return out / "table.md"
 
@@ -195,7 +219,8 @@ def run_experiment(cfg: ExperimentConfig) -> Path:
         trained[variant.name] = train_variant(variant, cfg, holdout)
         results[variant.name] = score_model(trained[variant.name]["model"], sets, cfg.train.device,
                                             cfg.train.batch_size)
-    return write_results(cfg, results, trained, holdout, {k: len(v) for k, v in sets.items()})
+    return write_results(cfg, results, trained, holdout, {k: len(v) for k, v in sets.items()},
+                         training_data_fidelity(cfg, holdout))
 
 
 def score_command(cfg: EvaluateConfig) -> Path:

@@ -43,3 +43,46 @@ def label_fidelity(model: PoseModel, images: Sequence[np.ndarray], keypoints: Se
     if not len(scores):
         raise ValueError("label_fidelity: no image has a labelled keypoint")
     return {"fidelity": float((scores >= threshold).mean()), "mean_oks": float(scores.mean()), "images": len(scores)}
+
+
+class CheckpointJudge:
+    """A pose checkpoint (``rig2sketch train``'s, or the bundled fine-tuned BlazePose) as the judge of
+    stylized rows: ``judge(rows) -> OKS N`` of its prediction in each row's labelled box vs the row's labels
+    (NaN where no keypoint is labelled). Rows are shard rows: ``image`` PNG bytes, ``width``, ``height``,
+    ``keypoints`` (51 or ``17, 3``), ``bbox`` (x, y, w, h), ``area``."""
+
+    def __init__(self, checkpoint: str, device: str = "auto", batch_size: int = 16) -> None:
+        from evaluation.checkpoints import DEFAULT_CHECKPOINT, load_model
+        from evaluation.train import pick_device
+
+        path = DEFAULT_CHECKPOINT if checkpoint == "bundled" else checkpoint
+        self.device = pick_device(device)
+        self.model, self.cfg = load_model(path)
+        self.model.to(self.device)
+        self.batch_size = batch_size
+
+    def __call__(self, rows: list[dict]) -> np.ndarray:
+        from evaluation.data import PoseRecord
+
+        records = [PoseRecord(sample_id=r["sample_id"], image=r["image"], width=int(r["width"]),
+                              height=int(r["height"]), keypoints=np.asarray(r["keypoints"], np.float32).reshape(17, 3),
+                              bbox=np.asarray(r["bbox"], np.float32), area=float(r["area"])) for r in rows]
+        return self.records_oks(records)
+
+    def records_oks(self, records: list) -> np.ndarray:
+        """OKS ``N`` of the judge's prediction on each ``PoseRecord`` vs its keypoints (NaN: none labelled)."""
+        from evaluation.train import predict_records
+
+        if not records:
+            return np.zeros(0)
+        pred = predict_records(self.model, records, self.cfg, self.device, self.batch_size)
+        return np.asarray([object_keypoint_similarity(p, rec.keypoints, rec.area) for p, rec in zip(pred, records)])
+
+
+def fidelity_of(oks: np.ndarray, threshold: float = 0.5) -> dict:
+    """``fidelity`` (share of scored images at OKS >= ``threshold``), ``mean_oks`` and ``images`` scored."""
+    scored = np.asarray(oks, np.float64)
+    scored = scored[~np.isnan(scored)]
+    if not len(scored):
+        return {"fidelity": float("nan"), "mean_oks": float("nan"), "images": 0}
+    return {"fidelity": float((scored >= threshold).mean()), "mean_oks": float(scored.mean()), "images": len(scored)}

@@ -56,7 +56,7 @@ def make_stylized(step: StylizeStep, raw: str, out: str, seed: int) -> str:
     # metrics=False: the stylization report is the stylize stage's own deliverable; the
     # experiment only needs the shards (and the report fails for a one-style bank).
     return str(stylize_flow(StylizeConfig(dataset=raw, out=out, stylizer=step.stylizer, style=step.style, seed=seed,
-                                          metrics=False)))
+                                          metrics=False, fidelity=step.fidelity)))
 
 
 @task(name="train-variant", cache_policy=NO_CACHE, log_prints=False)
@@ -72,6 +72,11 @@ def score_task(model_path: str, sets: dict, device: str, batch_size: int) -> dic
 @task(name="score-blazepose", cache_policy=NO_CACHE, log_prints=False)
 def blazepose_task(sets: dict) -> dict:
     return experiments.score_blazepose(sets)
+
+
+@task(name="label-fidelity", cache_policy=NO_CACHE, log_prints=False)
+def fidelity_task(exp: ExperimentConfig, holdout: HoldoutConfig) -> dict:
+    return experiments.training_data_fidelity(exp, holdout)
 
 
 def _has_shards(path: str) -> bool:
@@ -124,7 +129,8 @@ def experiment_flow(cmd: EvaluateCommand) -> Path:
         logger.info("trained %s: %s", variant.name, {k: trained[variant.name][k] for k in ("steps", "best_AP")})
         results[variant.name] = score_task(trained[variant.name]["model"], sets, exp.train.device,
                                            exp.train.batch_size)
-    table = experiments.write_results(exp, results, trained, holdout, {k: len(v) for k, v in sets.items()})
+    fidelity = fidelity_task(exp, holdout)
+    table = experiments.write_results(exp, results, trained, holdout, {k: len(v) for k, v in sets.items()}, fidelity)
     create_markdown_artifact(key="thesis-table", markdown=table.read_text()[:20000],
                              description=f"{exp.name} results")
     return table

@@ -143,7 +143,7 @@ def stylize_config(cfg: PipelineConfig, step: StylizeStep, raw: str) -> "Stylize
     from stylizers.config import StylizeConfig
 
     return StylizeConfig(dataset=raw, out=str(Path(cfg.out) / step.name), stylizer=step.stylizer, style=step.style,
-                         seed=cfg.seed, metrics=step.metrics, overwrite=cfg.overwrite)
+                         seed=cfg.seed, metrics=step.metrics, overwrite=cfg.overwrite, fidelity=step.fidelity)
 
 
 @task(name="dataset-card", retries=1)

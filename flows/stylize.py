@@ -32,13 +32,13 @@ from shards.reader import open_shard
 from stylizers.base import StylizerRunner
 from stylizers.config import StylizeConfig
 from stylizers.report import write_reports
-from stylizers.stage import LoadedStyles, config_hash, load_stage, plan_shards, stylize_shard
+from stylizers.stage import Judge, LoadedStyles, StylizedShard, config_hash, load_stage, plan_shards, stylize_shard
 
 
 @task(name="stylize-shard", cache_policy=NO_CACHE)
 def stylize_shard_task(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles,
-                       progress: StageProgress) -> int:
-    return stylize_shard(src, dst, cfg, runner, styles, on_rows=lambda n: progress.update(images=n))
+                       progress: StageProgress, judge: Judge | None) -> StylizedShard:
+    return stylize_shard(src, dst, cfg, runner, styles, on_rows=lambda n: progress.update(images=n), judge=judge)
 
 
 @task(name="stylize-report", cache_policy=NO_CACHE)
@@ -65,19 +65,55 @@ def stylize_flow(cfg: StylizeConfig) -> Path:
     progress.update(force=True)  # the 0/N line, before the stylizer loads and the first shard ends
     runner, styles = load_stage(cfg)
     logger.info("stylizer %s on %s (%s), %d styles", runner.stylizer.name, runner.device, runner.dtype, len(styles.ids))
-    total = 0
+    judge = None
+    if cfg.fidelity.mode != "off":
+        from evaluation.fidelity import CheckpointJudge
+
+        judge = CheckpointJudge(cfg.fidelity.checkpoint, cfg.fidelity.device, cfg.fidelity.batch_size)
+        logger.info("fidelity gate: %s below OKS %.2f (judge %s)", cfg.fidelity.mode, cfg.fidelity.threshold,
+                    cfg.fidelity.checkpoint)
+    total, gated = 0, previous_fidelity(record)
     for src, dst in todo:
-        total += stylize_shard_task(src, dst, cfg, runner, styles, progress)
+        done = stylize_shard_task(src, dst, cfg, runner, styles, progress, judge)
+        total += done.rows
+        if done.fidelity is not None:
+            gated[str(dst.relative_to(out))] = done.fidelity
         progress.update(jobs=1, force=True)
     report = report_task(cfg, runner, styles)
     shards = [{"shard": str(dst.relative_to(out)), "source": str(src),
-               "status": {"keep": "skipped", "todo": "stylized", "redo": "re-stylized"}[status]}
+               "status": {"keep": "skipped", "todo": "stylized", "redo": "re-stylized"}[status],
+               **({"fidelity": gated[str(dst.relative_to(out))]} if str(dst.relative_to(out)) in gated else {})}
               for src, dst, status in plan]
-    write_json_atomic(record, {"config": asdict(cfg), "config_hash": config_hash(cfg),
-                               "shards": shards, "rows_written_this_run": total, "metrics": report})
+    summary = {"config": asdict(cfg), "config_hash": config_hash(cfg), "shards": shards,
+               "rows_written_this_run": total, "metrics": report}
+    if cfg.fidelity.mode != "off":
+        summary["fidelity"] = fidelity_totals(cfg.fidelity.mode, [s["fidelity"] for s in shards if "fidelity" in s])
+        logger.info("fidelity: %s", json.dumps(summary["fidelity"]))
+    write_json_atomic(record, summary)
     if report:
         logger.info("metrics: %s", json.dumps(report["by_alpha"]))
     return out
+
+
+def previous_fidelity(record: Path) -> dict[str, dict]:
+    """Per-shard fidelity summaries of an earlier run of this out (kept shards keep theirs on resume)."""
+    try:
+        old = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {s["shard"]: s["fidelity"] for s in old.get("shards", []) if isinstance(s, dict) and "fidelity" in s}
+
+
+def fidelity_totals(mode: str, per_shard: list[dict]) -> dict:
+    """The gate over all shards: rows judged, rows below the threshold (dropped with ``drop``), label fidelity
+    (share of scored rows at OKS >= threshold) and mean OKS, weighted by rows scored."""
+    scored = sum(s["scored"] for s in per_shard)
+    below = sum(s["below"] for s in per_shard)
+    mean = sum((s["mean_oks"] or 0.0) * s["scored"] for s in per_shard) / scored if scored else None
+    return {"mode": mode, "shards": len(per_shard), "rows": sum(s["rows"] for s in per_shard), "scored": scored,
+            "below": below, "dropped": below if mode == "drop" else 0,
+            "fidelity": round(1 - below / scored, 4) if scored else None,
+            "mean_oks": round(mean, 4) if mean is not None else None}
 
 
 def stylize_command(cfg: StylizeConfig) -> Path:
@@ -90,5 +126,8 @@ def stylize_command(cfg: StylizeConfig) -> Path:
         open_shard(src, columns=[])  # ShardError: a foreign or damaged footer, before any model loads
     writable_dir(cfg.out, "out")
     StyleBank.open(cfg.style.bank).select(cfg.style.ids, cfg.style.tags)
+    if cfg.fidelity.mode != "off" and cfg.fidelity.checkpoint != "bundled" and not Path(cfg.fidelity.checkpoint).is_file():
+        raise FileNotFoundError(f"fidelity.checkpoint={cfg.fidelity.checkpoint}: no such file; pass a checkpoint from "
+                                "`rig2sketch train` or fidelity.checkpoint=bundled")
     plan_shards(cfg, full=False)
     return stylize_flow(cfg)

@@ -141,6 +141,31 @@ class StyleConfig:
 
 
 @dataclass
+class FidelityGate:
+    """Does the pose model still find the labelled pose on each stylized image (label fidelity)?
+
+    ``mode``: ``off``; ``flag`` keeps every row and stores its OKS as ``label_oks`` (and ``label_kept``) in the
+    row's ``params`` JSON; ``drop`` writes only rows with OKS >= ``threshold`` (rows without a labelled keypoint
+    are kept). ``checkpoint``: the judge, ``bundled`` (rig2sketch's fine-tuned BlazePose) or a checkpoint file
+    from ``rig2sketch train``. The judge predicts in the row's labelled box; OKS is the COCO formula."""
+
+    mode: str = "off"
+    threshold: float = 0.5
+    checkpoint: str = BUNDLED
+    device: str = "auto"
+    batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("off", "flag", "drop"):
+            raise ValueError(f"fidelity.mode={self.mode!r}: choose off, flag (store each row's OKS) or drop "
+                             "(write only rows the pose model still reads)")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"fidelity.threshold={self.threshold}: must be in (0, 1) (0.5 = COCO's AP50 match)")
+        if self.device not in ("auto", "cpu", "cuda") or self.batch_size < 1:
+            raise ValueError("fidelity.device must be auto, cpu or cuda and fidelity.batch_size >= 1")
+
+
+@dataclass
 class StylizeConfig:
     """``stylize_flow``: ``dataset`` (render shards dir) -> ``out`` (stylized shards dir, one shard per input
     shard, ``per_image`` rows per input row). ``metrics_samples`` renders are scored at the run's alpha
@@ -156,9 +181,12 @@ class StylizeConfig:
     metrics: bool = True  # content/style loss and Frechet distance on a sample of the output
     metrics_samples: int = 32
     overwrite: bool = False
+    fidelity: FidelityGate = field(default_factory=FidelityGate)  # flag or drop rows that lose their pose
 
     def __post_init__(self) -> None:
         self.stylizer = stylizer_config(self.stylizer)
+        if not isinstance(self.fidelity, FidelityGate):
+            self.fidelity = typed_config(FidelityGate, self.fidelity, "fidelity")
         if not self.dataset:
             raise ValueError("dataset= is required: the folder of render shards to stylize")
         if not self.out:

@@ -49,7 +49,8 @@ def load_stage(cfg: StylizeConfig) -> tuple[StylizerRunner, LoadedStyles]:
 def config_hash(cfg: StylizeConfig) -> str:
     """What decides the output pixels (not the paths)."""
     d = asdict(cfg)
-    return stable_hash({k: d[k] for k in ("stylizer", "style", "seed")})
+    keys = ("stylizer", "style", "seed") + (("fidelity",) if cfg.fidelity.mode != "off" else ())
+    return stable_hash({k: d[k] for k in keys})
 
 
 def plan_shards(cfg: StylizeConfig, full: bool = True) -> list[tuple[Path, Path, str]]:
@@ -153,10 +154,27 @@ def stylized_licence(source_licence: str, style_licences: list[str]) -> str:
     return " AND ".join(names)
 
 
+# stylized rows (``image`` PNG bytes + labels) -> OKS ``N`` of the pose model's prediction vs the labels (NaN: none labelled)
+Judge = Callable[[list[dict]], np.ndarray]
+
+
+@dataclass
+class StylizedShard:
+    """What ``stylize_shard`` wrote: ``rows``, and with a fidelity gate what the judge saw
+    (``fidelity_summary``; None with ``fidelity.mode=off``)."""
+
+    rows: int
+    fidelity: dict | None = None
+
+
 def stylize_shard(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunner, styles: LoadedStyles,
-                  on_rows: Callable[[int], None] | None = None) -> int:
-    """Write the stylized copy of shard ``src`` to ``dst`` (atomic); return the number of rows written.
-    ``on_rows(n)`` is called after each batch of ``n`` written rows (progress)."""
+                  on_rows: Callable[[int], None] | None = None, judge: Judge | None = None) -> StylizedShard:
+    """Write the stylized copy of shard ``src`` to ``dst`` (atomic). ``on_rows(n)`` is called after each batch
+    of ``n`` stylized rows (progress). With ``cfg.fidelity.mode`` ``flag`` or ``drop``, ``judge`` scores each
+    stylized row (``FidelityGate``)."""
+    gate = cfg.fidelity
+    if gate.mode != "off" and judge is None:
+        raise ValueError(f"fidelity.mode={gate.mode} needs a judge (the pose model); stylize through the flow")
     rows = list(iter_samples(src, decode_images=False))
     for row in rows:
         row["_rgb"] = decode_png(row["image"])
@@ -171,6 +189,7 @@ def stylize_shard(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunn
             "source_content": shard_content_id(src),
             "licence": stylized_licence(str(source.get("licence", "")),
                                         [by_id[styles.ids[i]].licence for i in sorted(used)])}
+    tally: list[float] = []
     with ShardWriter(dst, metadata=meta) as writer:
         for chunk in _batches(rows, runner.batch_size):
             jobs = [(row, w) for row in chunk
@@ -178,11 +197,43 @@ def stylize_shard(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunn
             content = to_tensor([row["_rgb"] for row, _ in jobs])
             weights = torch.from_numpy(np.stack([w for _, w in jobs]))
             out = to_uint8(runner.stylize(content, styles.codes, weights))
-            for (row, w), img in zip(jobs, out):
-                writer.write(stylized_row(row, img, w, styles.ids, runner.stylizer.name, params, cfg.seed))
+            new = [stylized_row(row, img, w, styles.ids, runner.stylizer.name, params, cfg.seed)
+                   for (row, w), img in zip(jobs, out)]
+            if gate.mode != "off":
+                new = judged_rows(new, judge(new), gate.mode, gate.threshold, tally)
+            for row in new:
+                writer.write(row)
             if on_rows is not None:
                 on_rows(len(jobs))
-    return writer.stats.rows
+    summary = fidelity_summary(gate.mode, gate.threshold, tally) if gate.mode != "off" else None
+    return StylizedShard(writer.stats.rows, summary)
+
+
+def judged_rows(rows: list[dict], oks: np.ndarray, mode: str, threshold: float, tally: list[float]) -> list[dict]:
+    """``flag``: every row, its ``params`` JSON gains ``label_oks`` (null: no labelled keypoint) and
+    ``label_kept``; ``drop``: only rows with OKS >= ``threshold`` or no labelled keypoint. ``tally`` collects
+    the OKS values (for the shard's summary)."""
+    kept = []
+    for row, score in zip(rows, np.asarray(oks, np.float64)):
+        ok = bool(np.isnan(score) or score >= threshold)
+        tally.append(float(score))
+        if mode == "flag":
+            params = json.loads(row["params"])
+            params.update(label_oks=None if np.isnan(score) else round(float(score), 4), label_kept=ok)
+            row = {**row, "params": json.dumps(params, sort_keys=True)}
+        if ok or mode == "flag":
+            kept.append(row)
+    return kept
+
+
+def fidelity_summary(mode: str, threshold: float, oks: list[float]) -> dict:
+    """What the gate saw on a shard: rows scored, below ``threshold`` (dropped in ``drop`` mode), mean OKS."""
+    scored = np.asarray([o for o in oks if not np.isnan(o)])
+    below = int((scored < threshold).sum())
+    return {"mode": mode, "threshold": threshold, "rows": len(oks), "scored": len(scored), "below": below,
+            "dropped": below if mode == "drop" else 0,
+            "fidelity": round(float((scored >= threshold).mean()), 4) if len(scored) else None,
+            "mean_oks": round(float(scored.mean()), 4) if len(scored) else None}
 
 
 def stylized_row(row: dict, image: np.ndarray, weights: np.ndarray, ids: list[str], stylizer: str,

@@ -4,6 +4,7 @@ for renders, two variants, BlazePose, table + chart + cross-validation matrix.""
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -33,6 +34,12 @@ def test_thesis_table_at_toy_size(tmp_path) -> None:
     table = run_experiment(cfg)
     text = table.read_text()
     assert "| thin | standard |" in text and BLAZEPOSE_ROW in text and "thin (4)" in text
+    # Label fidelity of each variant's training data, judged by the bundled pose model; "–" for scored-only rows.
+    assert "| Label fidelity |" in text and f"| {BLAZEPOSE_ROW} | – | – |" in text
+    fidelity = json.loads((tmp_path / "exp" / "summary.json").read_text())["label_fidelity"]
+    assert set(fidelity) == {"thin", "thin + grey, seed aug"}
+    assert fidelity["thin"]["images"] == 8 and fidelity["thin + grey, seed aug"]["images"] == 16
+    assert all(0.0 <= f["fidelity"] <= 1.0 and 0.0 < f["mean_oks"] < 1.0 for f in fidelity.values())
     rows = list(csv.DictReader((tmp_path / "exp" / "results.csv").open()))
     assert len(rows) == 4 * 2
     assert {r["training_data"] for r in rows} == {"thin", "thin + grey, seed aug", BLAZEPOSE_ROW,

@@ -160,7 +160,7 @@ def test_mixing_styles_writes_weights_and_combined_style_name(render_dir, tmp_pa
 
     cfg = config(render_dir, tmp_path / "mix", per_image=1, mix=2)
     runner, styles = load_stage(cfg)
-    n = stylize_shard(render_dir / "train" / "job-0000.parquet", tmp_path / "mix" / "s.parquet", cfg, runner, styles)
+    n = stylize_shard(render_dir / "train" / "job-0000.parquet", tmp_path / "mix" / "s.parquet", cfg, runner, styles).rows
     rows = pq.read_table(tmp_path / "mix" / "s.parquet").to_pylist()
     assert n == 3
     for row in rows:
