@@ -19,6 +19,7 @@ from evaluation import heatmaps, topdown
 from evaluation.augment import PhotometricAugment, part_box, sample_jitter, swap_left_right
 from evaluation.config import AugmentConfig, HoldoutConfig, ModelConfig
 from rig2sketch.images import load_image
+from rig2sketch.safe_paths import contained
 from rig2sketch.skeleton import COCO_FLIP_PAIRS
 from shards import decode_png, iter_samples
 
@@ -100,7 +101,8 @@ def load_coco_records(images_dir: str, annotations: str, max_samples: int = 0) -
         if not (kp[:, 2] > 0).any():
             continue
         im = images[ann["image_id"]]
-        path = Path(images_dir) / im["file_name"]
+        path = contained(images_dir, im["file_name"], f"{annotations}: image {im['id']} file_name",
+                         fix="COCO file names are relative to the images folder")
         records.append(PoseRecord(str(ann["id"]), str(path), int(im["width"]), int(im["height"]), kp,
                                   np.asarray(ann["bbox"], dtype=np.float32), float(ann.get("area", 0.0)),
                                   image_id=int(im["id"])))

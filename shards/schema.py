@@ -82,6 +82,9 @@ _COLUMNS: tuple[tuple[str, pa.DataType, bool, int | None], ...] = (
 
 COLUMNS: tuple[str, ...] = tuple(c[0] for c in _COLUMNS)
 REQUIRED: tuple[str, ...] = tuple(c[0] for c in _COLUMNS if c[2])
+# Columns whose values may become file or folder names on export (True: sub-folders with '/' allowed);
+# the writer refuses and ``validate`` flags values ``rig2sketch.safe_paths.name_problem`` rejects.
+NAME_COLUMNS = {"split": False, "character": True, "motion": True, "style": True}
 LIST_LENGTHS: dict[str, int] = {c[0]: c[3] for c in _COLUMNS if c[3] is not None}
 # How list columns reshape when read back into numpy.
 ARRAY_SHAPES: dict[str, tuple[int, ...]] = {

@@ -95,14 +95,11 @@ def _check_row(path: Path, index: int, row: dict, folder_split: str | None = Non
     elif folder_split is not None and row["split"] != folder_split:
         bad(f"split {row['split']!r} in the {folder_split}/ folder: readers that take the split from the "
             "folder (Hugging Face datasets) would put it in the wrong split; re-render this shard")
-    for name, folders in NAME_COLUMNS.items():
+    for name, folders in schema.NAME_COLUMNS.items():
         if (name != "style" or row[name]) and (problem := name_problem(row[name], folders=folders)):
             bad(f"{name} {problem}; it may become a path on export, re-render with a plain name")
     return out
 
-
-# Columns whose values may become file or folder names (True: sub-folders with '/' allowed).
-NAME_COLUMNS = {"split": False, "character": True, "motion": True, "style": True}
 
 
 def _check_integrity(path: Path, parquet: pq.ParquetFile) -> tuple[dict | None, list[Problem]]:

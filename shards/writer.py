@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rig2sketch.safe_paths import name_problem
 from rig2sketch.versions import package_versions
 from shards import schema
 from shards.checksum import ALGORITHM, CHECKSUM_KEY, MARKER_KEY, RunningChecksum
@@ -26,6 +27,18 @@ class ShardStats:
     path: Path
     rows: int
     bytes: int
+
+
+def name_problems(row: dict[str, Any]) -> list[str]:
+    """Why the row's split and name columns (values that may become paths on export) are refused."""
+    out = []
+    if row.get("split") not in schema.SPLITS:
+        out.append(f"split {row.get('split')!r} is not one of {', '.join(schema.SPLITS)}; fix the stage that set it")
+    for name, folders in schema.NAME_COLUMNS.items():
+        if name != "split" and (name != "style" or row.get(name)) and \
+                (problem := name_problem(row.get(name), folders=folders)):
+            out.append(f"{name} {problem}; rename the input it came from")
+    return out
 
 
 def _column_value(name: str, value: Any) -> Any:
@@ -87,6 +100,8 @@ class ShardWriter:
         unknown = [c for c in row if c not in self._buffer]
         if missing or unknown:
             raise ValueError(f"shard row has missing columns {missing} and unknown columns {unknown}")
+        if problems := name_problems(row):
+            raise ValueError(f"shard row {row['sample_id']!r}: {problems[0]}")
         for name in ("bbox", "area"):  # labels that are never NaN (keypoints with v=0 may be)
             if not np.isfinite(np.asarray(row[name], dtype=np.float64)).all():
                 raise ValueError(f"shard row {row['sample_id']!r}: {name} {np.asarray(row[name]).tolist()} is "

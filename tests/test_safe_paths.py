@@ -18,11 +18,24 @@ from tests.test_shards import make_row, write_shard
 
 
 def hostile_dataset(root, **changes):
-    """A 3-row shard written with the project's ShardWriter; row 1 carries ``changes``."""
+    """A 3-row shard as another tool could write it (the ShardWriter without its name checks, so the
+    checksum is valid); row 1 carries ``changes``."""
     rows = [make_row(i) for i in range(3)]
     rows[1].update(changes)
-    write_shard(root / "data" / "a.parquet", rows)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("shards.writer.name_problems", lambda row: [])
+        write_shard(root / "data" / "a.parquet", rows)
     return root / "data"
+
+
+@pytest.mark.parametrize("column,value", [("split", "../../escape"), ("split", "val "), ("character", "../x"),
+                                          ("motion", "/etc/passwd"), ("style", "peeps/../../x")])
+def test_the_shard_writer_refuses_path_like_names(tmp_path, column, value):
+    rows = [make_row(i) for i in range(2)]
+    rows[1][column] = value
+    with pytest.raises(ValueError, match=f"shard row 's0001': {column} {value!r}"):
+        write_shard(tmp_path / "a.parquet", rows)
+    assert not list(tmp_path.iterdir())  # no shard, no temp file
 
 
 def files_under(path) -> set[str]:
@@ -127,3 +140,18 @@ def test_render_job_ids_are_visible_shard_names():
     for character, motion in (("_x", "walk"), (".hidden", "/m/../..fbx"), ("../../e", "a.")):
         job_id = f"{_safe(character)}__{_safe(motion)}"
         assert check_name(job_id, "job id") == job_id and not job_id.startswith((".", "_")), job_id
+
+
+def test_coco_file_names_cannot_leave_the_images_folder(tmp_path):
+    from evaluation.data import load_coco_records
+
+    (tmp_path / "images").mkdir()
+    ann = {"images": [{"id": 1, "file_name": "../secret.png", "width": 8, "height": 8}],
+           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "keypoints": [1, 1, 2] * 17,
+                            "bbox": [0, 0, 8, 8], "area": 64, "num_keypoints": 17}]}
+    (tmp_path / "a.json").write_text(json.dumps(ann))
+    with pytest.raises(UnsafePathError, match="image 1 file_name: '../secret.png' lies outside"):
+        load_coco_records(str(tmp_path / "images"), str(tmp_path / "a.json"))
+    ann["images"][0]["file_name"] = "sub/ok.png"
+    (tmp_path / "a.json").write_text(json.dumps(ann))
+    assert load_coco_records(str(tmp_path / "images"), str(tmp_path / "a.json"))[0].image.endswith("sub/ok.png")
