@@ -34,7 +34,7 @@ class RenderCommand:
         runner_config(self.runner)  # an unknown kind or setting fails before any work
 
 
-def preflight_render(cfg: RenderConfig, overwrite: bool) -> None:
+def preflight_render(cfg: RenderConfig, overwrite: bool, workers: int = 1) -> None:
     """What a render run can know before Prefect starts: ``out`` is writable, every character and
     motion resolves (names, files and their headers), and shards already there belong to this run
     (footers only; the flow checks their values). Raises ValueError/OSError with one line."""
@@ -42,17 +42,18 @@ def preflight_render(cfg: RenderConfig, overwrite: bool) -> None:
     from renderers.resume import plan_resume
 
     writable_dir(cfg.out_dir, "out")
-    jobs = plan_jobs(cfg)
+    jobs = plan_jobs(cfg, workers)
     if not overwrite:
         plan_resume(jobs, cfg.out_dir, overwrite=False, full=False)
 
 
 def render_command(cmd: RenderCommand) -> Path:
     cfg = cmd.renderer.in_run(cmd.out, cmd.seed)
-    preflight_render(cfg, cmd.overwrite)
+    runner = runner_config(cmd.runner)
+    preflight_render(cfg, cmd.overwrite, runner.parallel_jobs)
     from flows.render import render_flow
 
-    return render_flow(cfg, runner_config(cmd.runner), overwrite=cmd.overwrite)
+    return render_flow(cfg, runner, overwrite=cmd.overwrite)
 
 
 @dataclass

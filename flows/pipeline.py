@@ -230,7 +230,7 @@ def pipeline_command(cfg: PipelineConfig) -> int:
 
     writable_dir(cfg.out, "out")
     raw = cfg.renderer.in_run(str(Path(cfg.out) / "raw"), cfg.seed)
-    jobs = plan_jobs(raw)
+    jobs = plan_jobs(raw, runner_config(cfg.runner).parallel_jobs)
     if not cfg.overwrite:
         plan_resume(jobs, raw.out_dir, overwrite=False, full=False)
     for step in cfg.stylize:

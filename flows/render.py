@@ -55,7 +55,8 @@ def _entry(job: RenderJob, dataset: Path, status: str, rows: int = 0, **extra: A
 
 
 @flow(name="render")
-def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int, overwrite: bool = False) -> str:
+def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int, overwrite: bool = False,
+                     workers: int = 1) -> str:
     logger = get_run_logger()
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def render_jobs_flow(cfg: RenderConfig, timeout_s: float, retries: int, overwrit
             logger.info("removed %s (left by a killed run)", path)
     for path in remove_stale_scratch():
         logger.info("removed %s (left by a killed run)", path)
-    jobs = plan_jobs(cfg)
+    jobs = plan_jobs(cfg, workers)  # renderer.chunks=0: a long single job is cut so every worker has a part
     checks, others = plan_resume(jobs, out, overwrite)  # refuses shards of another run unless overwrite
     logger.info("render: %d jobs (%s) into %s", len(jobs), cfg.contour, out)
     progress = StageProgress("render", total_jobs=len(jobs))
@@ -169,7 +170,7 @@ def render_flow(cfg: RenderConfig, runner: RunnerConfig | Mapping[str, Any] | No
     with shared_prefect_api(runner) as worker_env:
         task_runner = runner.task_runner(worker_env)
         return Path(render_jobs_flow.with_options(task_runner=task_runner)(cfg, runner.timeout_s, runner.retries,
-                                                                            overwrite))
+                                                                            overwrite, runner.parallel_jobs))
 
 
 __all__ = ["render_flow"]

@@ -118,6 +118,10 @@ class RenderConfig:
     meets lies within this distance in front of the joint (the joint sits inside its limb).
     ``split``: which rows are train, val and test (``renderers.splits``; ``configs/split/*.yaml``).
     ``threads``: CPU threads per render process (Cycles and torch); 0 = all cores.
+    ``chunks``: each (character, motion) job's frames split into this many consecutive parts, each its
+    own process and shard (``<job>.partNNofMM``) with the same sample ids, seeds and bytes as one
+    process would write; 0 = auto: only when a run has fewer jobs than the runner has workers (one
+    long motion of one character), enough parts to give every worker one. Not in the config hash.
     Where and how the jobs run is the run's ``runner`` (``flows.runners``), not render config.
     ``scene_loader``: ``module:function`` building a job's character and motion in the worker
     (see ``renderers.job.SceneLoader``); the default loads ``characters`` x ``motions``.
@@ -139,6 +143,7 @@ class RenderConfig:
     seed: int = 0
     split: SplitConfig = field(default_factory=SplitConfig)
     threads: int = 0
+    chunks: int = 0
     scene_loader: str = "renderers.job:selected_scene"
     camera: CameraConfig = field(default_factory=CameraConfig)
     frames: FrameConfig = field(default_factory=FrameConfig)
@@ -163,6 +168,8 @@ class RenderConfig:
         _check_renderer(0.0 < self.visibility_radius_m <= 1.0, "renderer.visibility_radius_m", "0..1 (m)",
                self.visibility_radius_m)
         _check_renderer(0 <= self.threads <= 256, "renderer.threads", "0 (all cores) or a count", self.threads)
+        _check_renderer(0 <= self.chunks <= 256, "renderer.chunks", "0 (auto) or a count of parts per job",
+                        self.chunks)
         _check_renderer(":" in self.scene_loader, "renderer.scene_loader", "'module:function'", self.scene_loader)
         _check_renderer(self.seed >= 0, "renderer.seed", "an integer >= 0", self.seed)
         # Checked lazily against the registry so this module stays import-light.

@@ -52,6 +52,16 @@ class RenderJob:
     inputs: dict[str, str] = field(default_factory=dict)
     splits: tuple[tuple[str, str], ...] = ()
     run_config_hash: str = ""  # the run's (``renderers.plan.config_hash``), the same for every job
+    # Part ``chunk`` of ``chunks`` of the frames of the (character, motion) job ``base_id`` (``renderer.chunks``);
+    # ``job_id`` names this part's process and shards, ``base_id`` its sample ids.
+    chunk: int = 0
+    chunks: int = 1
+    base_id: str = ""
+
+    @property
+    def sample_prefix(self) -> str:
+        """The first part of every sample id of this job: the (character, motion) job's id."""
+        return self.base_id or self.job_id
 
     def split_of(self, camera: str) -> str:
         return dict(self.splits).get(camera, self.settings.split.fixed)
@@ -111,6 +121,7 @@ def shard_metadata(job: RenderJob) -> dict[str, Any]:
     ``run_config_hash`` the run's (``renderers.plan.config_hash``: one for every shard of a run)."""
     return {"config_hash": job.config_hash, "run_config_hash": job.run_config_hash or job.config_hash, "seed": job.seed,
             "job_id": job.job_id, "inputs": job.inputs,
+            **({"job": job.sample_prefix, "chunk": [job.chunk, job.chunks]} if job.chunks > 1 else {}),
             "character": job.character_name, "motion": job.motion_name, "stage": "render",
             "licence": character_licence(job), "renderer": json.dumps(asdict(job.settings), default=str)}
 
@@ -137,7 +148,7 @@ def write_shards(job: RenderJob, dataset: Path) -> tuple[dict[str, int], float]:
         for item in iter_render(job, Path(scratch)):
             split = job.split_of(item["camera"])
             row = {
-                "sample_id": f"{job.job_id}/{item['frame']:05d}/{item['camera']}",
+                "sample_id": f"{job.sample_prefix}/{item['frame']:05d}/{item['camera']}",
                 "image": encode_png(item["image"]),
                 "width": job.settings.width,
                 "height": job.settings.height,

@@ -22,7 +22,7 @@ def config_hash(cfg: RenderConfig) -> str:
     settings are left out: each job's hash adds the splits its own cameras get (:func:`plan_jobs`),
     so a changed split assignment re-renders only the jobs whose rows change split."""
     shaping = asdict(cfg)
-    for key in ("out_dir", "characters", "motions", "split"):
+    for key in ("out_dir", "characters", "motions", "split", "chunks"):
         shaping.pop(key)
     return stable_hash(shaping)
 
@@ -64,13 +64,28 @@ def camera_splits(cfg: RenderConfig, specs: list[tuple[str, Any, str, Any]]) -> 
     return [tuple((c, of_name[name]) for c in cameras) for name in names]
 
 
-def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
-    """One :class:`RenderJob` per (character, motion); job seeds from the run seed and job id.
+def chunk_count(cfg: RenderConfig, n_jobs: int, workers: int) -> int:
+    """Parts per (character, motion) job: ``cfg.chunks``, or with 0 (auto) enough parts that ``n_jobs``
+    jobs give each of ``workers`` workers one (1 when there are at least as many jobs as workers), and no
+    more than half the frame cap (``frames.max_frames`` / ``frames.random``) so no part is a process that
+    loads a character for a frame or none."""
+    if cfg.chunks:
+        return cfg.chunks
+    parts = -(-workers // n_jobs) if 0 < n_jobs < workers else 1
+    caps = [c for c in (cfg.frames.max_frames, cfg.frames.random) if c]
+    return max(1, min([parts, *(c // 2 for c in caps)]))
+
+
+def plan_jobs(cfg: RenderConfig, workers: int = 1) -> list[RenderJob]:
+    """One :class:`RenderJob` per (character, motion), or per part of it (``chunk_count``; ``workers``:
+    how many jobs the runner runs at once); job seeds from the run seed and the (character, motion) id,
+    so every part draws what one process would draw and renders its own consecutive frames.
 
     A job's config hash covers the render settings and its cameras' splits (which depend on the
     run's set of names, not in ``config_hash``), so a shard of another split assignment is re-rendered."""
     digest = config_hash(cfg)
     specs = job_specs(cfg)
+    chunks = chunk_count(cfg, len(specs), workers)
     jobs, seen = [], set()
     for (character_name, character, motion_name, motion), splits in zip(specs, camera_splits(cfg, specs)):
         job_id = check_name(f"{_safe(character_name)}__{_safe(motion_name)}", "render job id",
@@ -79,9 +94,12 @@ def plan_jobs(cfg: RenderConfig) -> list[RenderJob]:
             raise ValueError(f"two jobs are both called {job_id!r}: give characters/motions distinct names")
         seen.add(job_id)
         inputs = {"character": input_fingerprint(character), "motion": input_fingerprint(motion)}
-        jobs.append(RenderJob(job_id, character, motion, character_name, motion_name, cfg,
-                              derive_seed(cfg.seed, job_id), stable_hash([digest, splits]), inputs=inputs,
-                              splits=splits, run_config_hash=digest))
+        for chunk in range(chunks):
+            part = job_id if chunks == 1 else f"{job_id}.part{chunk + 1:02d}of{chunks:02d}"
+            jobs.append(RenderJob(part, character, motion, character_name, motion_name, cfg,
+                                  derive_seed(cfg.seed, job_id), stable_hash([digest, splits]), inputs=inputs,
+                                  splits=splits, run_config_hash=digest, chunk=chunk, chunks=chunks,
+                                  base_id=job_id if chunks > 1 else ""))
     if not jobs:
         raise ValueError("no render jobs: renderer.characters (or renderer.motions) is empty")
     return jobs

@@ -159,17 +159,22 @@ def other_shards(jobs: list[RenderJob], out_dir: Path) -> list[Path]:
 
 def foreign_config(path: Path, run_hash: str, job_ids: set[str] | None = None) -> str | None:
     """How an unplanned shard differs from this run (None: same run config, it may stay). A shard
-    of one of this run's jobs outside the split folders the job now writes (the split assignment
-    changed, or the layout before split folders) is never part of this run."""
+    of one of this run's (character, motion) jobs (``job_ids``: their ids) that this run does not
+    write — outside the split folders the job now writes (the split assignment changed, or the
+    layout before split folders), or cut into other parts (``renderer.chunks``) — is never part of
+    this run: its rows would repeat."""
     from shards import shard_metadata
     from shards.checksum import ShardError
 
+    moved = "a job of this run now writes its rows to other shards (the split or renderer.chunks changed)"
     if job_ids and path.stem in job_ids:
-        return "a job of this run now writes its rows to other split folders"
+        return moved
     try:
         meta = shard_metadata(path)
     except ShardError as err:
         return err.problem
+    if job_ids and (meta.get("job") or meta.get("job_id")) in job_ids:
+        return moved
     made_with = meta.get("run_config_hash", meta.get("config_hash"))
     return None if made_with == run_hash else f"config_hash {_short(made_with)} != {run_hash}"
 
@@ -187,7 +192,7 @@ def plan_resume(jobs: list[RenderJob], out_dir: str | Path, overwrite: bool,
     checks = [check_shard(job, out, full) for job in jobs]
     others = other_shards(jobs, out)
     run_hash = jobs[0].run_config_hash or jobs[0].config_hash
-    job_ids = {job.job_id for job in jobs}
+    job_ids = {job.sample_prefix for job in jobs}
     foreign = {p: why for p in others if (why := foreign_config(p, run_hash, job_ids)) is not None}
     differing = [c for c in checks if c.status == "differs"]
     if not overwrite and (differing or foreign):

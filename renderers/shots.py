@@ -24,6 +24,15 @@ def select_frames(frames: list[int], cfg: FrameConfig, rng: np.random.Generator)
     return chosen[: cfg.max_frames] if cfg.max_frames else chosen
 
 
+def frame_chunk(frames: list[int], chunk: int, chunks: int) -> list[int]:
+    """Part ``chunk`` (0-based) of ``chunks`` consecutive, near-equal parts of the selected ``frames``;
+    the parts of 0..chunks-1 concatenated are ``frames`` (a part is empty when chunks > frames)."""
+    if not 0 <= chunk < chunks:
+        raise ValueError(f"chunk {chunk} of {chunks}: need 0 <= chunk < chunks")
+    n = len(frames)
+    return frames[n * chunk // chunks: n * (chunk + 1) // chunks]
+
+
 def label_points(points: np.ndarray, placed: PlacedCamera, cast, radius_m: float) -> np.ndarray:
     """``N, 3`` float32 (x, y, v) pixel labels of ``N, 3`` world points (COCO: v=0 -> 0, 0, 0)."""
     uv = project_points(placed.K, placed.world_to_cam, points, placed.orthographic)

@@ -29,6 +29,11 @@ class RunnerConfig(ABC):
         runner starts need (the Prefect API to report to)."""
 
     @property
+    def parallel_jobs(self) -> int:
+        """How many render jobs run at once (``renderer.chunks=0`` cuts a lone long job into that many parts)."""
+        return int(getattr(self, "workers", 1))
+
+    @property
     def starts_worker_processes(self) -> bool:
         """True when task runs happen in processes this runner starts (they must share the
         flow's Prefect API: see ``flows.render.shared_prefect_api``)."""

@@ -18,7 +18,7 @@ from renderers.blender.scene import apply_camera, figure_points, make_camera, sc
 from renderers.cameras import frame_view, make_views
 from renderers.contours import CONTOURS
 from renderers.contours.base import LineSettings
-from renderers.shots import image_extras, label_points, select_frames, silhouette_box
+from renderers.shots import frame_chunk, image_extras, label_points, select_frames, silhouette_box
 from rig2sketch.registry import resolve_ref
 
 
@@ -37,7 +37,8 @@ def iter_render(job: Any, scratch: Path) -> Iterator[dict[str, Any]]:
     rng = np.random.default_rng(job.seed)
     character, frames, keypoints_fn = resolve_ref(cfg.scene_loader)(job, rng)
     frames = select_frames(frames, cfg.frames, rng)
-    views = make_views(cfg.camera, rng)
+    views = make_views(cfg.camera, rng)  # every random draw happens before the chunk is cut: parts agree
+    frames = frame_chunk(frames, getattr(job, "chunk", 0), getattr(job, "chunks", 1))
     method = CONTOURS.get(cfg.contour)()
     shaded = method.shaded or cfg.outputs.shaded
     settings = LineSettings(cfg.line_px, cfg.samples, cfg.shaded_samples)
