@@ -63,7 +63,7 @@ def flip_index() -> list[int]:
 UNKNOWN_LICENCE = "unknown (see the dataset card)"
 
 
-def export_rows(cfg: ExportConfig):
+def export_rows(cfg: ExportConfig, columns: list[str] = COLUMNS):
     """The dataset's rows (``COLUMNS``, image as PNG bytes, plus ``licence``: the ``licence`` metadata of
     the row's shard) in the splits ``cfg.splits`` selects, with a progress line from ``0/N`` on.
 
@@ -72,14 +72,14 @@ def export_rows(cfg: ExportConfig):
     """
     shards = list_shards(cfg.dataset)
     for shard in shards:  # footers first: a foreign or damaged shard is named before any row is counted
-        open_shard(shard, columns=COLUMNS)
+        open_shard(shard, columns=columns)
     total = sum(1 for r in iter_samples(shards, columns=["split"], decode_images=False)
                 if not cfg.splits or r["split"] in cfg.splits)
     progress = StageProgress("export", total_jobs=total, unit="rows")
     progress.update(force=True)
     for shard in shards:
         licence = str(shard_metadata(shard).get("licence") or UNKNOWN_LICENCE)
-        for row in iter_samples([shard], columns=COLUMNS, decode_images=False):
+        for row in iter_samples([shard], columns=columns, decode_images=False):
             if cfg.splits and row["split"] not in cfg.splits:
                 continue
             where = f"{cfg.dataset}: sample {row['sample_id']!r}"

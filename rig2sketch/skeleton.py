@@ -13,6 +13,8 @@ Conventions (used by every stage and stored in each shard's metadata):
 
 from __future__ import annotations
 
+import numpy as np
+
 COCO_KEYPOINTS: tuple[str, ...] = (
     "nose",
     "left_eye",
@@ -125,3 +127,25 @@ COCO_FROM_BONE_HEAD: dict[str, str] = {
 }
 
 COCO_FACE = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+
+# COCO-WholeBody hands: 21 points per hand, the wrist then four per finger from the palm out
+# (thumb: CMC, MCP, IP, tip; other fingers: MCP, PIP, DIP, tip). A Mixamo rig has three bones per
+# finger, so points 1-3 of a finger are the heads of Finger1..3 and the fingertip (4) is absent.
+WHOLEBODY_FINGERS = ("Thumb", "Index", "Middle", "Ring", "Pinky")
+WHOLEBODY_HAND: tuple[str | None, ...] = ("Hand",) + tuple(
+    name for finger in WHOLEBODY_FINGERS for name in (f"Hand{finger}1", f"Hand{finger}2", f"Hand{finger}3", None))
+
+
+def hand_keypoints(joints: np.ndarray, side: str) -> np.ndarray:
+    """COCO-WholeBody ``21, 3`` (x, y, v) of the character's ``side`` ("left" or "right") hand from the
+    ``53, 3`` projected ``JOINTS``; points the rig has no bone for (fingertips) are ``0, 0, 0``."""
+    if side not in ("left", "right"):
+        raise ValueError(f"side={side!r}: choose left or right (the character's own side)")
+    joints = np.asarray(joints, np.float32).reshape(len(JOINTS), 3)
+    out = np.zeros((len(WHOLEBODY_HAND), 3), np.float32)
+    prefix = side.capitalize()
+    for i, bone in enumerate(WHOLEBODY_HAND):
+        if bone is not None:
+            out[i] = joints[JOINTS.index(prefix + bone)]
+    out[out[:, 2] == 0] = 0.0  # not in the image: no coordinates either (COCO)
+    return out

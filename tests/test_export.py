@@ -163,7 +163,7 @@ def test_a_format_in_one_new_module_is_registered_and_used(dataset, tmp_path, mo
     from evaluation.exporters.registry import EXPORT_FORMATS
     from tests.test_motion_sources import import_file
 
-    with pytest.raises(ConfigError, match="export.format='toy_ids' is not allowed; expected 'coco' or 'yolo'"):
+    with pytest.raises(ConfigError, match="export.format='toy_ids' is not allowed; expected 'coco' or 'coco_wholebody' or 'yolo'"):
         compose("export", [f"dataset={dataset}", f"out={tmp_path / 'x'}", "format=toy_ids"])
     monkeypatch.setattr(EXPORT_FORMATS, "_items", dict(EXPORT_FORMATS._items))  # forget the toy afterwards
     import_file(tmp_path / "toy_export_format.py", TOY_FORMAT)
