@@ -91,6 +91,11 @@ COMMANDS: dict[str, Command] = {
         "shards.validate:ValidateConfig",
         "shards.validate:validate_command",
     ),
+    "view": Command(
+        "look at a dataset in the browser: a filterable grid with skeletons, every channel and lineage per sample",
+        "app.viewer:ViewConfig",
+        "app.viewer:view_command",
+    ),
     "serve": Command(
         "register the pipeline as Prefect deployments with cron schedules from config, then serve them",
         "flows.serve:ServeConfig",

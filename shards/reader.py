@@ -78,6 +78,18 @@ def iter_row_groups(path: str | Path, columns: list[str] | None = None) -> Itera
         index += 1
 
 
+def read_row_group(path: str | Path, index: int, columns: list[str] | None = None) -> list[dict[str, Any]]:
+    """The rows of row group ``index`` of one shard (random access, e.g. a viewer's page), checked against
+    the stored checksum, as ``row_to_sample`` dicts with image columns as PNG bytes."""
+    parquet, stored = open_shard(path, columns)
+    try:
+        table = parquet.read_row_group(index, columns=columns)
+    except Exception as err:
+        raise ShardError(path, f"row group {index} does not read ({first_line(err)})") from None
+    verify_row_group(path, stored, index, table)
+    return [row_to_sample(row, decode_images=False) for row in table.to_pylist()]
+
+
 def stream_row_groups(parquet: pq.ParquetFile, columns: list[str] | None = None) -> Iterator[tuple[int, pa.Table]]:
     """(index, table) of each row group, read as one stream over the whole file (as pandas,
     polars or ``datasets`` read it: a file only a row group at a time reads is still damaged),

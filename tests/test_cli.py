@@ -22,6 +22,7 @@ REQUIRED = {
     "predict": ["images=some/dir"],
     "score": ["checkpoint=blazepose"],
     "stylize": ["dataset=some/dir", "out=some/out"],
+    "view": ["dataset=some/dir"],
 }
 
 
