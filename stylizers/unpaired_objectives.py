@@ -132,7 +132,7 @@ def patch_nce(q: torch.Tensor, k: torch.Tensor, batch: int, tau: float) -> torch
     """PatchNCE (CUT): ``q``, ``k`` ``B * P, D`` (L2-normalised, same locations). For each query patch the
     positive is the key at its location, the negatives the other P - 1 keys of the same image; cross-entropy
     of the positive among them at temperature ``tau``."""
-    k = k.detach()
+    q, k = q.float(), k.detach().float()  # logits / 0.07 in bf16 would lose the ranking's precision
     q, k = q.view(batch, -1, q.shape[1]), k.view(batch, -1, k.shape[1])
     logits = torch.bmm(q, k.transpose(1, 2)) / tau  # B, P, P: diagonal = positives
     return F.cross_entropy(logits.flatten(0, 1), torch.arange(q.shape[1], device=q.device).repeat(batch))
