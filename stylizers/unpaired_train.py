@@ -283,15 +283,16 @@ def write_model_card(out: Path, cfg: UnpairedTrainConfig, objective: UnpairedObj
     params = sum(p.numel() for p in objective.generator().parameters())
     losses = "\n".join(f"  - {k}: {first['probe'][k]:.4g} -> {last['probe'][k]:.4g}" for k in first["probe"])
     recipe = {k: v for k, v in asdict(cfg).items() if k not in ("out", "content", "style_bank")}
+    peeps = (" (peeps = the bundled Open Peeps as flat ink + outlines, CC0)"
+             if "peeps" in (cfg.content or ["peeps"]) else "")
     text = f"""# {cfg.model} A -> B generator (renders -> drawings), trained by rig2sketch — model card
 
 - Files: `{GENERATOR_FILE}` (A -> B generator, fp16, {params / 1e6:.2f}M parameters; load with
   `stylizer={cfg.model} stylizer.weights=<this folder>`), `losses.json`, `losses.png`, `samples.png`
   (rows: probe renders, their translations, probe drawings); `{CHECKPOINT}` resumes training (not bundled).
 - Architecture: {cfg.model} generator {json.dumps(objective.arch(), sort_keys=True)} (stylizers/{cfg.model}.py).
-- Data: domain A (renders) = {cfg.content or ["peeps"]} (peeps = the bundled Open Peeps, flat ink + outlines,
-  CC0); domain B (drawings) = style bank `{cfg.style_bank}`
-  (tags {cfg.style_tags or "any"}); random {cfg.crop} px crops
+- Data: domain A (renders) = {cfg.content or ["peeps"]}{peeps}; domain B (drawings) = style bank
+  `{cfg.style_bank}` (tags {cfg.style_tags or "any"}); random {cfg.crop} px crops
   ({cfg.crop_scale[0]:.0%}-{cfg.crop_scale[1]:.0%} of the shorter side), flips; batch {n}.
 - Recipe: {json.dumps(recipe)}.
 - Steps: {last['step']} of {cfg.steps}; hardware: {hw}; training time {last['seconds'] / 60:.1f} min.

@@ -5,6 +5,8 @@ generator is the one that runs; GANs take no style images."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -167,3 +169,21 @@ def test_ugatit_file_without_generators_fails_clearly(tmp_path):
     torch.save({"weights": torch.zeros(3)}, tmp_path / "x.pt")
     with pytest.raises(ValueError, match="has no genA2B .*_params_latest.pt"):
         build_stylizer(UGATITConfig(checkpoint=str(tmp_path / "x.pt")))
+
+
+def test_bundled_cyclegan_is_small_fp16_self_describing_and_marked_experimental():
+    from rig2sketch.weights import read_safetensors, safetensors_metadata
+    from stylizers.cyclegan import BUNDLED_DIR
+
+    path = BUNDLED_DIR / "generator.safetensors"
+    meta = safetensors_metadata(path, "bundled", "")
+    arch = json.loads(meta["arch"])
+    assert meta["model"] == "cyclegan" and set(arch) == {"ngf", "n_blocks", "antialias"}
+    assert path.stat().st_size <= 3 << 20
+    assert all(t.dtype == torch.float16 for t in read_safetensors(path, "bundled", "").values())
+    card = (BUNDLED_DIR / "MODEL_CARD.md").read_text()
+    assert "EXPERIMENTAL" in card and "Hardware" in card and "Losses" in card
+    stylizer = build_stylizer(CycleGANConfig(device="cpu"))
+    assert stylizer.arch == arch and stylizer.generator.ngf == arch["ngf"]
+    out = run(stylizer)
+    assert float((out[0] - out[1]).abs().mean()) > 0  # different renders give different drawings
