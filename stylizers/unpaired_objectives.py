@@ -17,6 +17,7 @@ the stylizer ships) and ``arch()`` (what rebuilds it). Losses follow the referen
 from __future__ import annotations
 
 import itertools
+from abc import ABC, abstractmethod
 from typing import Any, Callable
 
 import torch
@@ -43,8 +44,11 @@ def init_normal(net: nn.Module, gain: float = 0.02) -> nn.Module:
     return net
 
 
-class UnpairedObjective(nn.Module):
-    """Base: subclasses set ``g_nets``/``d_nets`` (lists of modules) and implement the losses."""
+class UnpairedObjective(nn.Module, ABC):
+    """All networks of one method. ``g_loss`` also leaves its generated images (detached) in ``last_fakes``
+    (``"b"``: A -> B, ``"a"``: B -> A where the method has it) for the discriminator step that follows."""
+
+    last_fakes: dict[str, torch.Tensor]
 
     def g_parameters(self) -> list[nn.Parameter]:
         return [p for net in self.g_nets() for p in net.parameters()]
@@ -52,24 +56,30 @@ class UnpairedObjective(nn.Module):
     def d_parameters(self) -> list[nn.Parameter]:
         return [p for net in self.d_nets() for p in net.parameters()]
 
+    @abstractmethod
     def g_nets(self) -> list[nn.Module]:
-        raise NotImplementedError
+        """The modules the generator optimiser updates."""
 
+    @abstractmethod
     def d_nets(self) -> list[nn.Module]:
-        raise NotImplementedError
+        """The discriminators."""
 
+    @abstractmethod
     def generator(self) -> nn.Module:
-        raise NotImplementedError
+        """The A -> B generator (renders -> drawings) the stylizer ships."""
 
+    @abstractmethod
     def arch(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The generator's constructor settings (stored in its safetensors metadata)."""
 
+    @abstractmethod
     def g_loss(self, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, Losses]:
-        raise NotImplementedError
+        """(weighted generator loss, its terms) for renders ``a`` and drawings ``b`` (``B, 3, H, W`` in [-1, 1])."""
 
+    @abstractmethod
     def d_loss(self, a: torch.Tensor, b: torch.Tensor, fakes: dict[str, torch.Tensor],
                pooled: bool = True) -> tuple[torch.Tensor, Losses]:
-        raise NotImplementedError
+        """(discriminator loss, its terms) on real ``a``/``b`` and ``fakes`` (through the image pool if ``pooled``)."""
 
     def after_g_step(self) -> None:
         """Hook after the generator's optimiser step (U-GAT-IT clips ρ)."""

@@ -100,3 +100,17 @@ def test_bad_recipes_fail_in_one_line(data, tmp_path, kw, match):
 def test_cut_nce_layers_must_exist(tmp_path):
     with pytest.raises(ValueError, match=r"train.nce_layers=\[0, 40\]"):
         CUTTrainConfig(out=str(tmp_path), n_blocks=6, nce_layers=[0, 40])
+
+
+def test_rig2sketch_train_stylizer_runs_the_unpaired_flow(data, tmp_path):
+    from app.cli import main
+
+    torch.set_num_threads(1)
+    out = tmp_path / "cli"
+    code = main(["train-stylizer", "stylizer=cut", f"train.out={out}", f"train.content=[{data / 'renders'}]",
+                 f"train.style_bank={data / 'drawings'}", "train.steps=2", "train.log_every=1", "train.ngf=4",
+                 "train.n_blocks=1", "train.ndf=4", "train.num_patches=16", "train.nce_layers=[0,4]",
+                 "train.device=cpu"])
+    assert code == 0
+    assert torch.load(out / "checkpoint.pt", weights_only=True)["step"] == 2
+    assert "cut generator" in (out / "MODEL_CARD.md").read_text()
