@@ -182,7 +182,8 @@ def train_unpaired(cfg: UnpairedTrainConfig) -> Path:
         log.append({"step": 0, "seconds": 0.0, "probe": objective.probe(*probe)})
     rng = np.random.default_rng([cfg.seed, step])  # a resumed run draws fresh crops, reproducibly
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
-    start = time.perf_counter() - seconds
+    began = time.perf_counter()  # max_minutes counts this invocation; the log's seconds count every run's
+    start = began - seconds
     while step < cfg.steps:
         step += 1
         a, b = _crops(renders, n, cfg, rng, device), _crops(drawings, n, cfg, rng, device)
@@ -197,7 +198,7 @@ def train_unpaired(cfg: UnpairedTrainConfig) -> Path:
         opt_d.zero_grad(set_to_none=True)
         d_loss.float().backward()
         opt_d.step()
-        stop = cfg.max_minutes > 0 and time.perf_counter() - start > 60 * cfg.max_minutes
+        stop = cfg.max_minutes > 0 and time.perf_counter() - began > 60 * cfg.max_minutes
         if step % cfg.log_every == 0 or step == cfg.steps or stop:
             with torch.autocast(**autocast):
                 probed = objective.probe(*probe)
