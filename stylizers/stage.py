@@ -43,17 +43,16 @@ def load_stage(cfg: StylizeConfig) -> tuple[StylizerRunner, LoadedStyles]:
     runner = StylizerRunner.create(stylizer, cfg.stylizer.device, cfg.stylizer.batch_size)
     images = [bank.load(i, cfg.stylizer.style_size) for i in bank.ids()]
     if not cfg.stylizer.capabilities.style_images:
-        return runner, model_as_style(cfg, runner, bank, images)
+        return runner, model_as_style(runner, bank, images)
     codes = runner.embed_styles([torch.from_numpy(im.transpose(2, 0, 1).copy()) for im in images])
     return runner, LoadedStyles(bank, bank.ids(), codes, images)
 
 
-def model_as_style(cfg: StylizeConfig, runner: StylizerRunner, bank: StyleBank,
-                   images: list[np.ndarray]) -> LoadedStyles:
+def model_as_style(runner: StylizerRunner, bank: StyleBank, images: list[np.ndarray]) -> LoadedStyles:
     """A stylizer without style images (a GAN trained on one drawing domain): its one "style" is the model,
     id = the stylizer's name, code ``1, 0``, licence = its weights' (``stylizer.licence``). The selected bank's
-    images stay as the reference drawings of the contact sheet and the metrics (Fréchet distance to them).
-    ``StylizeConfig`` has already refused ``per_image``/``mix`` > 1 for such a stylizer."""
+    images stay as reference drawings (the contact sheet's style tile). ``StylizeConfig`` has already refused
+    ``per_image``/``mix`` > 1 for such a stylizer."""
     name = runner.stylizer.name
     entry = StyleEntry(name, "", getattr(runner.stylizer, "source", name), getattr(runner.stylizer, "licence",
                                                                                   "unknown"), ("model",))
