@@ -68,7 +68,8 @@ class ResnetBlock(nn.Module):
 
 
 class AdaLINBlock(nn.Module):
-    """x + [pad, conv1, AdaLIN, ReLU, pad, conv2, AdaLIN](x); keys ``conv1``, ``norm1.rho``, ``conv2``, ``norm2.rho``."""
+    """x + [pad, conv1, AdaLIN, ReLU, pad, conv2, AdaLIN](x); keys ``conv1``, ``norm1.rho``, ``conv2``,
+    ``norm2.rho``."""
 
     def __init__(self, dim: int) -> None:
         super().__init__()

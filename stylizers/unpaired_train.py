@@ -1,4 +1,5 @@
-"""One unpaired training flow for CycleGAN, CUT and U-GAT-IT: ``rig2sketch train-stylizer stylizer=cyclegan|cut|ugatit``.
+"""One unpaired training flow for CycleGAN, CUT and U-GAT-IT:
+``rig2sketch train-stylizer stylizer=cyclegan|cut|ugatit``.
 
 Domain A = renders (``content``: render shard folders, image folders and/or ``peeps``, the bundled Open Peeps as
 flat ink and outlines; ``stylizers.train.load_content``), domain B = drawings (the images of ``style_bank``).

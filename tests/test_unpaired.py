@@ -52,8 +52,10 @@ def cut_official_shapes(ngf: int = 64, n_blocks: int = 9) -> dict[str, tuple]:
             **{f"model.4.{k}": s for k, s in conv(ngf * 2, ngf, 3).items()}, "model.7.filt": (ngf * 2, 1, 3, 3),
             **{f"model.8.{k}": s for k, s in conv(ngf * 4, ngf * 2, 3).items()}, "model.11.filt": (ngf * 4, 1, 3, 3),
             **resblocks(12, n_blocks, ngf * 4, True),
-            f"model.{up}.filt": (ngf * 4, 1, 4, 4), **{f"model.{up + 1}.{k}": s for k, s in conv(ngf * 2, ngf * 4, 3).items()},
-            f"model.{up + 4}.filt": (ngf * 2, 1, 4, 4), **{f"model.{up + 5}.{k}": s for k, s in conv(ngf, ngf * 2, 3).items()},
+            f"model.{up}.filt": (ngf * 4, 1, 4, 4),
+            **{f"model.{up + 1}.{k}": s for k, s in conv(ngf * 2, ngf * 4, 3).items()},
+            f"model.{up + 4}.filt": (ngf * 2, 1, 4, 4),
+            **{f"model.{up + 5}.{k}": s for k, s in conv(ngf, ngf * 2, 3).items()},
             **{f"model.{up + 9}.{k}": s for k, s in conv(3, ngf, 7).items()}}
 
 

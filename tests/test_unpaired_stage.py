@@ -43,7 +43,8 @@ def test_stylize_with_the_bundled_cyclegan(prefect_harness, render_dir, tmp_path
                                                                     f"{origin['sample_id']}~cyclegan")
         assert json.loads(row["params"])["weights"] == "rig2sketch:bundled"
         # the image is the bundled generator's output for this render (odd sizes included), to PNG rounding
-        expected = runner.stylize(to_tensor([decode_png(origin["image"]["bytes"])]), torch.zeros(1, 0), torch.ones(1, 1))
+        render = to_tensor([decode_png(origin["image"]["bytes"])])
+        expected = runner.stylize(render, torch.zeros(1, 0), torch.ones(1, 1))
         got = torch.from_numpy(decode_png(row["image"]["bytes"]).transpose(2, 0, 1).copy()).float() / 255
         assert got.shape == expected[0].shape and float((got - expected[0]).abs().max()) <= 1 / 255 + 1e-6
         assert row["image"] != origin["image"]
