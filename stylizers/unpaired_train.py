@@ -176,7 +176,7 @@ def train_unpaired(cfg: UnpairedTrainConfig) -> Path:
     opt_d = torch.optim.Adam(objective.d_parameters(), lr=cfg.lr, betas=betas)
     step, log, seconds = 0, [], 0.0
     if (out / CHECKPOINT).is_file():
-        step, log, seconds = resume(out / CHECKPOINT, cfg, objective, opt_g, opt_d, device)
+        step, log, seconds = resume(out / CHECKPOINT, cfg, objective, opt_g, opt_d)
     fixed = np.random.default_rng(cfg.seed + 1)
     probe = (_crops(renders, 4, cfg, fixed, device), _crops(drawings, 4, cfg, fixed, device))
     if step == 0:
@@ -216,7 +216,7 @@ def train_unpaired(cfg: UnpairedTrainConfig) -> Path:
 
 
 def resume(path: Path, cfg: UnpairedTrainConfig, objective: UnpairedObjective, opt_g: torch.optim.Optimizer,
-           opt_d: torch.optim.Optimizer, device: torch.device) -> tuple[int, list[dict], float]:
+           opt_d: torch.optim.Optimizer) -> tuple[int, list[dict], float]:
     """Load a checkpoint of the same model and architecture; (step, log, seconds trained)."""
     from rig2sketch.weights import read_torch
 
