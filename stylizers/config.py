@@ -187,6 +187,9 @@ class StylizeConfig:
         self.stylizer = stylizer_config(self.stylizer)
         if not isinstance(self.fidelity, FidelityGate):
             self.fidelity = typed_config(FidelityGate, self.fidelity, "fidelity")
+        if not self.stylizer.capabilities.style_images and (self.style.per_image != 1 or self.style.mix != 1):
+            raise ValueError(f"stylizer={self.stylizer.name} takes no style images, so style.per_image and style.mix "
+                             "must be 1; use a style-image stylizer (adain, multistyle) for several styles per render")
         if not self.dataset:
             raise ValueError("dataset= is required: the folder of render shards to stylize")
         if not self.out:

@@ -22,7 +22,7 @@ from rig2sketch.seeding import derive_seed, stable_hash
 from shards import ShardWriter, decode_png, encode_png, iter_samples, shard_content_id, shard_metadata
 from stylizers.base import StylizerRunner, build_stylizer
 from stylizers.config import StylizeConfig
-from stylizers.style_bank import StyleBank, StyleBankError
+from stylizers.style_bank import StyleBank, StyleBankError, StyleEntry
 
 
 @dataclass
@@ -42,8 +42,21 @@ def load_stage(cfg: StylizeConfig) -> tuple[StylizerRunner, LoadedStyles]:
     stylizer = build_stylizer(cfg.stylizer)
     runner = StylizerRunner.create(stylizer, cfg.stylizer.device, cfg.stylizer.batch_size)
     images = [bank.load(i, cfg.stylizer.style_size) for i in bank.ids()]
+    if not cfg.stylizer.capabilities.style_images:
+        return runner, model_as_style(runner, bank, images)
     codes = runner.embed_styles([torch.from_numpy(im.transpose(2, 0, 1).copy()) for im in images])
     return runner, LoadedStyles(bank, bank.ids(), codes, images)
+
+
+def model_as_style(runner: StylizerRunner, bank: StyleBank, images: list[np.ndarray]) -> LoadedStyles:
+    """A stylizer without style images (a GAN trained on one drawing domain): its one "style" is the model,
+    id = the stylizer's name, code ``1, 0``, licence = its weights' (``stylizer.licence``). The selected bank's
+    images stay as reference drawings (the contact sheet's style tile). ``StylizeConfig`` has already refused
+    ``per_image``/``mix`` > 1 for such a stylizer."""
+    name = runner.stylizer.name
+    entry = StyleEntry(name, "", getattr(runner.stylizer, "source", name), getattr(runner.stylizer, "licence",
+                                                                                  "unknown"), ("model",))
+    return LoadedStyles(StyleBank(bank.root, [entry]), [name], torch.zeros(1, 0), images)
 
 
 def config_hash(cfg: StylizeConfig) -> str:
