@@ -15,7 +15,7 @@ import stylizers
 from app.cli import compose, main
 from shards import ShardWriter, decode_png
 from stylizers.base import STYLIZERS
-from stylizers.config import STYLIZER_CONFIGS, STYLIZER_TRAINERS
+from stylizers.config import STYLIZER_CONFIGS, STYLIZER_TRAINERS, import_stylizer_modules
 from tests.test_stylizers_flow import render_rows
 
 TOY_MODULE = '''
@@ -77,6 +77,9 @@ def toy(tmp_path, monkeypatch):
         batch_size: 2
         style_size: 64
     """))
+    # Every real stylizer registers first: a module first imported while the copies below are in place
+    # would register into them only and be missing once they are restored (and never re-register).
+    import_stylizer_modules()
     monkeypatch.setattr(stylizers, "__path__", [*stylizers.__path__, str(tmp_path / "pkg")])
     for registry in (STYLIZERS, STYLIZER_CONFIGS):
         monkeypatch.setattr(registry, "_items", dict(registry._items))
