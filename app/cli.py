@@ -21,7 +21,6 @@ import argparse
 import logging
 import os
 import sys
-import threading
 import traceback
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -279,32 +278,6 @@ def _report(command: str, err: BaseException, debug: bool) -> int:
     return code
 
 
-# Commands whose work runs in Prefect flows: without a configured PREFECT_API_URL each starts Prefect's
-# temporary server (~10-14 s on this machine, mostly its imports), so it is started at once, beside
-# the command's own start-up (config, imports, checks), and waited for just before the flow runs.
-FLOW_COMMANDS = frozenset({"pipeline", "render", "stylize", "evaluate"})
-
-
-def start_prefect_server_early(command: str) -> threading.Thread | None:
-    """Start Prefect's temporary API server in a background thread for a flow command (None when the
-    command runs no flow or a server is configured). Join the thread before the first flow runs:
-    Prefect's client finds the same server (a per-process singleton) already up."""
-    if command not in FLOW_COMMANDS or os.environ.get("PREFECT_API_URL"):
-        return None
-
-    def start() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
-
-        try:
-            SubprocessASGIServer().start()
-        except Exception:  # the flow's own start reports it (one line) when it tries again
-            pass
-
-    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
-    thread.start()
-    return thread
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _set_process_defaults(args.debug)
@@ -312,7 +285,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rig2sketch.watchdog import start_watchdog
 
         start_watchdog()
-    server_start = start_prefect_server_early(args.command) if argv is None and not args.cfg else None
     try:
         cfg = compose(args.command, args.overrides)
     except ConfigError as err:
@@ -332,8 +304,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         entry = resolve_ref(COMMANDS[args.command].entry)
         if not args.debug:
             _quiet_prefect_console()
-        if server_start is not None:
-            server_start.join()
         result = entry(cfg)
     except KeyboardInterrupt:
         print(f"rig2sketch {args.command}: interrupted", file=sys.stderr)
