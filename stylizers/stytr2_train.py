@@ -66,6 +66,9 @@ class StyTr2TrainConfig:
     style_weight: float = 10.0
     identity1_weight: float = 70.0
     identity2_weight: float = 1.0
+    # > 0: + weight · pixel MSE between Ics and the bundled AdaIN's stylization of the same pair (not in the paper:
+    # distillation, a dense target that short CPU runs learn from far faster than from the perceptual terms)
+    teacher_weight: float = 0.0
     threads: int = 1
     device: str = "auto"
     seed: int = 0
@@ -83,7 +86,8 @@ class StyTr2TrainConfig:
             raise ValueError(f"train.crop={self.crop}: must be a multiple of 8 and >= 32")
         if self.lr <= 0 or self.warmup_steps < 0 or self.lr_decay < 0:
             raise ValueError("train.lr must be > 0, warmup_steps and lr_decay >= 0")
-        if min(self.content_weight, self.style_weight, self.identity1_weight, self.identity2_weight) < 0:
+        if min(self.content_weight, self.style_weight, self.identity1_weight, self.identity2_weight,
+               self.teacher_weight) < 0:
             raise ValueError("train.*_weight must be >= 0")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"train.device={self.device!r}: choose auto, cpu or cuda")
@@ -104,8 +108,9 @@ def normalise(feat: torch.Tensor) -> torch.Tensor:
 
 
 def stytr2_losses(net: StyTr2, encoder: VGGEncoder, content: torch.Tensor, style: torch.Tensor,
-                  autocast: bool = False) -> dict[str, torch.Tensor]:
-    """The four reference losses for content ``B, 3, H, W`` and style ``B, 3, H, W`` in [0, 1] (same size)."""
+                  autocast: bool = False, teacher: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The four reference losses for content ``B, 3, H, W`` and style ``B, 3, H, W`` in [0, 1] (same size), plus
+    ``teacher`` (pixel MSE of Ics vs ``teacher`` ``B, 3, H, W``) when a teacher's images are given."""
     b = content.shape[0]
     with torch.no_grad():
         c_feats, s_feats = encoder(content), encoder(style)
@@ -122,12 +127,31 @@ def stytr2_losses(net: StyTr2, encoder: VGGEncoder, content: torch.Tensor, style
         loss_s = loss_s + F.mse_loss(om, sm) + F.mse_loss(osd, ssd)
     loss_id1 = F.mse_loss(out[b:2 * b], content) + F.mse_loss(out[2 * b:], style)
     loss_id2 = sum(F.mse_loss(f[b:2 * b], c) + F.mse_loss(f[2 * b:], s) for f, c, s in zip(feats, c_feats, s_feats))
-    return {"content": loss_c, "style": loss_s, "identity1": loss_id1, "identity2": loss_id2}
+    losses = {"content": loss_c, "style": loss_s, "identity1": loss_id1, "identity2": loss_id2}
+    if teacher is not None:
+        losses["teacher"] = F.mse_loss(out[:b], teacher)
+    return losses
 
 
 def total_loss(cfg: StyTr2TrainConfig, losses: dict[str, torch.Tensor]) -> torch.Tensor:
-    return (cfg.content_weight * losses["content"] + cfg.style_weight * losses["style"]
-            + cfg.identity1_weight * losses["identity1"] + cfg.identity2_weight * losses["identity2"])
+    total = (cfg.content_weight * losses["content"] + cfg.style_weight * losses["style"]
+             + cfg.identity1_weight * losses["identity1"] + cfg.identity2_weight * losses["identity2"])
+    return total + cfg.teacher_weight * losses["teacher"] if "teacher" in losses else total
+
+
+class AdaINTeacher:
+    """The bundled AdaIN stylizing each (content, style) pair of a batch: the distillation target."""
+
+    def __init__(self, device: torch.device) -> None:
+        from stylizers.adain import load_bundled
+
+        self.stylizer = load_bundled().to(device, torch.float32)
+
+    @torch.no_grad()
+    def __call__(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        codes = self.stylizer.embed_styles(style)
+        eye = torch.eye(len(style), device=style.device)
+        return self.stylizer.stylize(content, codes, eye).clamp(0, 1)
 
 
 def learning_rate(cfg: StyTr2TrainConfig, step: int) -> float:
@@ -205,6 +229,9 @@ def train_stytr2(cfg: StyTr2TrainConfig) -> Path:
     probe = (batch(content_images, 4, cfg.crop, fixed, cfg.crop_scale).to(device),
              batch(style_images, 4, cfg.crop, fixed, cfg.crop_scale).to(device))
     autocast = device.type == "cuda"
+    teacher = AdaINTeacher(device) if cfg.teacher_weight > 0 else None
+    if teacher is not None:
+        probe = (*probe, teacher(*probe))
     if step == 0:
         log.append({"step": 0, "probe": probe_loss(net, encoder, cfg, probe, autocast), "seconds": 0.0})
     start = time.perf_counter()
@@ -214,7 +241,7 @@ def train_stytr2(cfg: StyTr2TrainConfig) -> Path:
             group["lr"] = learning_rate(cfg, step)
         c = batch(content_images, cfg.batch_size, cfg.crop, rng, cfg.crop_scale).to(device)
         s = batch(style_images, cfg.batch_size, cfg.crop, rng, cfg.crop_scale).to(device)
-        losses = stytr2_losses(net, encoder, c, s, autocast)
+        losses = stytr2_losses(net, encoder, c, s, autocast, teacher(c, s) if teacher is not None else None)
         loss = total_loss(cfg, losses)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -235,18 +262,18 @@ def train_stytr2(cfg: StyTr2TrainConfig) -> Path:
 
 
 @torch.no_grad()
-def probe_loss(net: StyTr2, encoder: VGGEncoder, cfg: StyTr2TrainConfig,
-               probe: tuple[torch.Tensor, torch.Tensor], autocast: bool = False) -> float:
-    """The weighted loss on one fixed batch (the same crops every time; dropout off)."""
+def probe_loss(net: StyTr2, encoder: VGGEncoder, cfg: StyTr2TrainConfig, probe: tuple[torch.Tensor, ...],
+               autocast: bool = False) -> float:
+    """The weighted loss on one fixed batch ``(content, style[, teacher images])``, the same every time; dropout off."""
     was_training = net.training
     net.eval()
-    value = float(total_loss(cfg, stytr2_losses(net, encoder, *probe, autocast)))
+    value = float(total_loss(cfg, stytr2_losses(net, encoder, probe[0], probe[1], autocast, *probe[2:])))
     net.train(was_training)
     return value
 
 
 def save(out: Path, cfg: StyTr2TrainConfig, net: StyTr2, opt: torch.optim.Optimizer, step: int, log: list[dict],
-         probe: tuple[torch.Tensor, torch.Tensor], init_text: str, seconds: float) -> None:
+         probe: tuple[torch.Tensor, ...], init_text: str, seconds: float) -> None:
     """Checkpoint (atomic), fp16 weights, losses (json + curve) and the sample grid."""
     with atomic_path(out / CHECKPOINT) as tmp:
         torch.save({"net": net.state_dict(), "optimizer": opt.state_dict(), "step": step, "arch": cfg.arch.to_json(),
@@ -257,7 +284,7 @@ def save(out: Path, cfg: StyTr2TrainConfig, net: StyTr2, opt: torch.optim.Optimi
                 f"{cfg.content_weight:g}c + {cfg.style_weight:g}s + {cfg.identity1_weight:g}id1 + {cfg.identity2_weight:g}id2")
     was_training = net.training
     net.eval()
-    write_sample_grid(net, *probe, out / "samples.png")
+    write_sample_grid(net, probe[0], probe[1], out / "samples.png")
     net.train(was_training)
 
 
@@ -267,7 +294,7 @@ def write_model_card(out: Path, cfg: StyTr2TrainConfig, log: list[dict], device:
     hw = torch.cuda.get_device_name() if device.type == "cuda" else (
         f"CPU ({platform.processor() or platform.machine()}), {cfg.threads} torch thread(s)")
     n_params = sum(p.numel() for p in StyTr2(cfg.arch).parameters())
-    parts = ", ".join(f"{k} {last[k]:.4g}" for k in ("content", "style", "identity1", "identity2") if k in last)
+    parts = ", ".join(f"{k} {last[k]:.4g}" for k in ("content", "style", "identity1", "identity2", "teacher") if k in last)
     text = f"""# StyTr² (rig2sketch-trained), d_model={cfg.d_model} — model card
 
 - Files: `{WEIGHTS_FILE}` (fp16; architecture in the metadata; `stylizer=stytr2 stylizer.weights={out}`),
@@ -281,7 +308,8 @@ def write_model_card(out: Path, cfg: StyTr2TrainConfig, log: list[dict], device:
   random {cfg.crop} px crops ({cfg.crop_scale[0]:.0%}-{cfg.crop_scale[1]:.0%} of the short side), flips; batch {cfg.batch_size}.
 - Loss: {cfg.content_weight:g}·content (mean/std-normalised, last two VGG taps) + {cfg.style_weight:g}·style (mean/std,
   all taps) + {cfg.identity1_weight:g}·identity1 (pixel MSE of Icc, Iss) + {cfg.identity2_weight:g}·identity2 (features
-  of Icc, Iss); VGG: {"the bundled VGG-16/HED of AdaIN, relu1_1..relu4_1" if cfg.vgg == BUNDLED else cfg.vgg}.
+  of Icc, Iss){f" + {cfg.teacher_weight:g}·teacher (pixel MSE of Ics vs the bundled AdaIN's stylization; distillation, not in the paper)" if cfg.teacher_weight else ""};
+  VGG: {"the bundled VGG-16/HED of AdaIN, relu1_1..relu4_1" if cfg.vgg == BUNDLED else cfg.vgg}.
 - Optimiser: Adam, lr {cfg.lr:g} with the reference's warm-up ({cfg.warmup_steps} steps) and decay {cfg.lr_decay:g}; seed {cfg.seed}.
 - Steps: {last['step']} (of {cfg.steps} planned); hardware: {hw}; training time {last['seconds'] / 60:.1f} min.
 - Fixed probe batch loss: step {first['step']}: {first['probe']:.4g} -> step {last['step']}: {last['probe']:.4g}
