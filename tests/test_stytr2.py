@@ -244,3 +244,29 @@ def test_training_lowers_the_loss_resumes_with_its_step_count_and_loads_as_weigh
     assert stylizer.net.arch == StyTr2Arch(d_model=32, nhead=4, enc_layers=1, dec_layers=1, ffn=64)
     with pytest.raises(ValueError, match="architecture"):  # resuming with other sizes is refused
         train_stytr2(train_config(data, tmp_path / "run", steps=8, d_model=64))
+
+
+def test_the_learning_rate_follows_the_reference_schedule_and_the_teacher_term_adds_in():
+    from stylizers.stytr2_train import StyTr2TrainConfig, learning_rate, stytr2_losses, total_loss
+    from stylizers.adain import load_bundled
+
+    cfg = StyTr2TrainConfig(lr=5e-4, warmup_steps=10000, lr_decay=1e-5)  # train.py: warm-up, then 2e-4 / (1 + decay t)
+    assert learning_rate(cfg, 0) == pytest.approx(5e-5)
+    assert learning_rate(cfg, 5000) == pytest.approx(5e-4 * 0.1 * (1 + 3e-4 * 5000))
+    assert learning_rate(cfg, 30000) == pytest.approx(2e-4 / (1 + 1e-5 * 20000))
+    torch.manual_seed(0)
+    net = StyTr2(StyTr2Arch(d_model=32, nhead=4, enc_layers=1, dec_layers=1, ffn=32)).eval()
+    adain = load_bundled()
+    c, s = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        plain = stytr2_losses(net, adain.encoder, c, s)
+    assert set(plain) == {"content", "style", "identity1", "identity2"} and all(v > 0 for v in plain.values())
+    with torch.no_grad():
+        with_teacher = stytr2_losses(net, adain.encoder, c, s, teacher=torch.zeros_like(c))
+    assert float(total_loss(cfg, with_teacher)) == pytest.approx(float(total_loss(cfg, plain)))  # weight 0: no change
+    only = StyTr2TrainConfig(content_weight=0, style_weight=0, identity1_weight=0, identity2_weight=0, teacher_weight=10)
+    with torch.no_grad():
+        expected = 10.0 * float((net(c, s) ** 2).mean())
+    assert float(total_loss(only, with_teacher)) == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match="init"):
+        StyTr2TrainConfig(init="no/such/folder")
