@@ -1,6 +1,7 @@
 """Train StyTr² with the reference's objective: ``rig2sketch train-stylizer stylizer=stytr2``.
 
-loss = λc · Σ_{last two taps} ||norm(φ(Ics)) - norm(φ(c))||² + λs · Σ_l (||μ(φ_l(Ics)) - μ(φ_l(s))||² + ||σ(..) - σ(..)||²)
+loss = λc · Σ_{last two taps} ||norm(φ(Ics)) - norm(φ(c))||²
+       + λs · Σ_l (||μ(φ_l(Ics)) - μ(φ_l(s))||² + ||σ(φ_l(Ics)) - σ(φ_l(s))||²)
        + λid1 · (||Icc - c||² + ||Iss - s||²) + λid2 · Σ_l (||φ_l(Icc) - φ_l(c)||² + ||φ_l(Iss) - φ_l(s)||²)
 with Ics = StyTr²(c, s), Icc = StyTr²(c, c), Iss = StyTr²(s, s), norm = per-channel mean/std normalisation and
 φ_l the VGG taps. Reference weights λc, λs, λid1, λid2 = 7, 10, 70, 1 (diyiiyiii/StyTR-2 ``train.py``, VGG-19
@@ -295,6 +296,9 @@ def write_model_card(out: Path, cfg: StyTr2TrainConfig, log: list[dict], device:
         f"CPU ({platform.processor() or platform.machine()}), {cfg.threads} torch thread(s)")
     n_params = sum(p.numel() for p in StyTr2(cfg.arch).parameters())
     parts = ", ".join(f"{k} {last[k]:.4g}" for k in ("content", "style", "identity1", "identity2", "teacher") if k in last)
+    teacher = (f" + {cfg.teacher_weight:g}·teacher (pixel MSE of Ics vs the bundled AdaIN's output; distillation, "
+               "not in the paper)" if cfg.teacher_weight else "")
+    vgg = "the bundled VGG-16/HED of AdaIN, relu1_1..relu4_1" if cfg.vgg == BUNDLED else cfg.vgg
     text = f"""# StyTr² (rig2sketch-trained), d_model={cfg.d_model} — model card
 
 - Files: `{WEIGHTS_FILE}` (fp16; architecture in the metadata; `stylizer=stytr2 stylizer.weights={out}`),
@@ -308,8 +312,8 @@ def write_model_card(out: Path, cfg: StyTr2TrainConfig, log: list[dict], device:
   random {cfg.crop} px crops ({cfg.crop_scale[0]:.0%}-{cfg.crop_scale[1]:.0%} of the short side), flips; batch {cfg.batch_size}.
 - Loss: {cfg.content_weight:g}·content (mean/std-normalised, last two VGG taps) + {cfg.style_weight:g}·style (mean/std,
   all taps) + {cfg.identity1_weight:g}·identity1 (pixel MSE of Icc, Iss) + {cfg.identity2_weight:g}·identity2 (features
-  of Icc, Iss){f" + {cfg.teacher_weight:g}·teacher (pixel MSE of Ics vs the bundled AdaIN's stylization; distillation, not in the paper)" if cfg.teacher_weight else ""};
-  VGG: {"the bundled VGG-16/HED of AdaIN, relu1_1..relu4_1" if cfg.vgg == BUNDLED else cfg.vgg}.
+  of Icc, Iss){teacher};
+  VGG: {vgg}.
 - Optimiser: Adam, lr {cfg.lr:g} with the reference's warm-up ({cfg.warmup_steps} steps) and decay {cfg.lr_decay:g}; seed {cfg.seed}.
 - Steps: {last['step']} (of {cfg.steps} planned); hardware: {hw}; training time {last['seconds'] / 60:.1f} min.
 - Fixed probe batch loss: step {first['step']}: {first['probe']:.4g} -> step {last['step']}: {last['probe']:.4g}
