@@ -270,3 +270,23 @@ def test_the_learning_rate_follows_the_reference_schedule_and_the_teacher_term_a
     assert float(total_loss(only, with_teacher)) == pytest.approx(expected, rel=1e-4)
     with pytest.raises(ValueError, match="init"):
         StyTr2TrainConfig(init="no/such/folder")
+
+
+def test_the_reference_vgg19_gives_five_taps_and_content_at_relu4_1_and_relu5_1(tmp_path):
+    """``train.vgg=<vgg_normalised.pth>``: the reference's loss network (official names, here random weights)."""
+    from stylizers.stytr2_train import loss_encoder, normalise, stytr2_losses
+    from stylizers.vgg import official_vgg19
+
+    torch.manual_seed(0)
+    torch.save({k: v.half() for k, v in official_vgg19().state_dict().items()}, tmp_path / "vgg_normalised.pth")
+    encoder = loss_encoder(str(tmp_path / "vgg_normalised.pth"))
+    x = torch.rand(1, 3, 64, 64)
+    assert [f.shape[1:] for f in encoder(x)] == [(64, 64, 64), (128, 32, 32), (256, 16, 16), (512, 8, 8), (512, 4, 4)]
+    net = StyTr2(StyTr2Arch(d_model=32, nhead=4, enc_layers=1, dec_layers=1, ffn=32)).eval()
+    s = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        losses = stytr2_losses(net, encoder, x, s)
+        out_feats, c_feats = encoder(net(x, s)), encoder(x)
+    assert all(torch.isfinite(v) and v > 0 for v in losses.values())
+    expected = sum(F.mse_loss(normalise(out_feats[i]), normalise(c_feats[i])) for i in (3, 4))  # relu4_1, relu5_1
+    assert float(losses["content"]) == pytest.approx(float(expected), rel=1e-3)
