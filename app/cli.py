@@ -52,12 +52,13 @@ COMMANDS: dict[str, Command] = {
         "renderers.characters.sheet:characters_command",
     ),
     "stylize": Command(
-        "stylize render shards (AdaIN, multistyle, ...) into new shards with the same labels plus lineage; before/after sheet",
+        "stylize render shards (AdaIN, multistyle, StyTr² [its bundled weights are experimental], ...) into new shards "
+        "with the same labels plus lineage; before/after sheet",
         "stylizers.config:StylizeConfig",
         "flows.stylize:stylize_command",
     ),
     "train-stylizer": Command(
-        "train a stylizer (AdaIN decoder; multistyle injection=film|add|concat|patch) on renders + the style bank",
+        "train a stylizer (AdaIN decoder; multistyle injection=film|add|concat|patch; stytr2) on renders + the style bank",
         "app.commands:TrainStylizerCommand",
         "app.commands:train_stylizer_command",
     ),

@@ -15,4 +15,7 @@
 - ``style_bank``: bundled and user style banks with ``index.json``.
 - ``stage``/``report``: the shard-to-shard stylize stage, contact sheet and metrics (``flows/stylize.py`` runs them).
 - ``metrics``: content loss, Gram style loss, Fréchet distance.  ``train``: AdaIN decoder training.
+- ``stytr2``: StyTr² (the official diyiiyiii/StyTR-2 release or rig2sketch's small, experimental weights);
+  ``stytr2_nets`` the torch modules (official names), ``stytr2_train`` its trainer; ``training``: the trainers'
+  shared loss-curve and sample-grid helpers.
 """

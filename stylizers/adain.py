@@ -83,10 +83,12 @@ def preserve_content_colour(stylized: torch.Tensor, content: torch.Tensor) -> to
     return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(to_yiq.float()).to(yiq.dtype), yiq)
 
 
-def official_decoder() -> nn.Sequential:
-    """The decoder of pytorch-AdaIN ``net.decoder`` (relu4_1, 512 ch -> RGB), keys ``1.weight`` ... ``27.bias``."""
+def official_decoder(in_channels: int = 512) -> nn.Sequential:
+    """The decoder of pytorch-AdaIN ``net.decoder`` (relu4_1, 512 ch -> RGB), keys ``1.weight`` ... ``27.bias``.
+
+    StyTr²'s ``decode`` is the same layout; ``in_channels`` is its d_model (512 in the release)."""
     layers: list[nn.Module] = []
-    plan = [(512, 256, True), (256, 256, False), (256, 256, False), (256, 256, False), (256, 128, True),
+    plan = [(in_channels, 256, True), (256, 256, False), (256, 256, False), (256, 256, False), (256, 128, True),
             (128, 128, False), (128, 64, True), (64, 64, False), (64, 3, None)]
     for cin, cout, up in plan:
         layers += [nn.ReflectionPad2d((1, 1, 1, 1)), nn.Conv2d(cin, cout, (3, 3))]

@@ -30,6 +30,7 @@ from stylizers.multistyle import GENERATOR_FILE, generator_metadata, load_pretra
 from stylizers.multistyle_nets import INJECTIONS, StylePredictor, StyleTransformer
 from stylizers.style_bank import StyleBank
 from stylizers.train import batch, load_content
+from stylizers.training import plot_losses, write_sample_grid
 from stylizers.vgg import VGGEncoder
 
 CHECKPOINT = "checkpoint.pt"
@@ -199,40 +200,8 @@ def save(out: Path, cfg: MultiStyleTrainConfig, model: InjectionModel, opt: torc
         save_file({k: v.detach().float().cpu().contiguous() for k, v in model.generator.state_dict().items()},
                   str(tmp), generator_metadata(cfg.injection, {**asdict(cfg), "step": step}))
     write_json_atomic(out / "losses.json", log)
-    plot_losses(log, out / "losses.png", cfg.injection)
+    plot_losses(log, out / "losses.png", f"injection={cfg.injection}")
     write_sample_grid(model, *probe, out / "samples.png")
-
-
-def plot_losses(log: list[dict], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    steps = [e["step"] for e in log]
-    ax.plot(steps, [e.get("loss", float("nan")) for e in log], lw=0.8, alpha=0.6, label="batch")
-    ax.plot(steps, [e["probe"] for e in log], "o-", ms=3, label="fixed probe batch")
-    ax.set(xlabel="step", ylabel="λc·content + λs·style + λTV·TV", yscale="log", title=f"injection={title}")
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-
-
-@torch.no_grad()
-def write_sample_grid(model: InjectionModel, content: torch.Tensor, style: torch.Tensor, path: Path) -> None:
-    """Rows = probe content crops; columns = the content, then each probe style applied to it; top row = styles."""
-    from shards import encode_png
-
-    n = content.shape[0]
-    rows = [torch.cat([torch.ones_like(content[0]), *style], 2)]
-    for i in range(n):
-        outs = model(content[i:i + 1].expand(n, -1, -1, -1), style).float().clamp(0, 1)
-        rows.append(torch.cat([content[i], *outs], 2))
-    grid = (torch.cat(rows, 1).permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
-    write_bytes_atomic(path, encode_png(grid))
 
 
 def write_model_card(out: Path, cfg: MultiStyleTrainConfig, log: list[dict], device: torch.device) -> None:
