@@ -7,24 +7,20 @@ vectors. With a texture set (``rig2sketch.texture_set``) the same render also gi
 image of those maps under the job's sun light (the reference the torch shader is checked against,
 and the stylized character's renders).
 
-Run it with :func:`run_gbuffer_job` (a fresh ``python -m renderers.gbuffer`` process, like every
+Run it with :func:`run_gbuffer_job` (a fresh ``python -m renderers.gbuffer_worker`` process, like every
 render job); the arrays come back from an ``.npz`` file (keys in :func:`run_gbuffer_job`).
 """
 
 from __future__ import annotations
 
-import json
 import pickle
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from renderers.cameras import PlacedCamera, ViewSpec
-from renderers.job import INPUT_ERROR_EXIT
 from rig2sketch import leftovers
-from rig2sketch.atomic import atomic_path
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ def run_gbuffer_job(job: GBufferJob, out: str | Path, timeout_s: float | None = 
     with leftovers.scratch_dir("gbuffer") as tmp:
         spec = Path(tmp) / "gbuffer.pkl"
         spec.write_bytes(pickle.dumps(job))
-        run_worker("renderers.gbuffer", [str(spec), str(out)], f"G-buffer job {job.character}", timeout_s)
+        run_worker("renderers.gbuffer_worker", [str(spec), str(out)], f"G-buffer job {job.character}", timeout_s)
     return load_gbuffers(out)
 
 
@@ -124,25 +120,3 @@ def load_gbuffers(path: str | Path) -> dict[str, np.ndarray]:
     """The arrays of a G-buffer ``.npz`` (see :func:`run_gbuffer_job`)."""
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
-
-
-def main(argv: list[str]) -> int:
-    """Worker entry: ``python -m renderers.gbuffer JOB.pkl OUT.npz``; prints a JSON receipt."""
-    from renderers.blender.pbr import render_gbuffers
-
-    job: GBufferJob = pickle.loads(Path(argv[0]).read_bytes())
-    try:
-        with leftovers.scratch_dir("gbufferpasses") as scratch:
-            arrays = render_gbuffers(job, Path(scratch))
-    except ValueError as err:
-        print(f"G-buffer job {job.character}: {err}", file=sys.stderr)
-        return INPUT_ERROR_EXIT
-    with atomic_path(argv[1]) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-    print(json.dumps({"views": len(job.views), "out": argv[1]}))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
