@@ -57,7 +57,6 @@ class TextureStylizeConfig:
     normal_weight: float = 0.1
     dream_taps: tuple[int, ...] = (2, 3)
     dream_step: float = 0.01
-    render_px: int = 128
 
     def __post_init__(self) -> None:
         if self.mode not in ("style", "deepdream"):
@@ -177,8 +176,10 @@ def deepdream_albedo(start: torch.Tensor, encoder: VGGEncoder, cfg: TextureStyli
 
 
 def style_image_tensor(image: np.ndarray, side: int) -> torch.Tensor:
-    """``H, W`` or ``H, W, 3`` uint8 -> ``1, 3, side, side'`` float in [0, 1] (shorter side ``side``)."""
-    x = torch.as_tensor(np.asarray(image, dtype=np.float32) / 255.0)
+    """``H, W`` or ``H, W, 3`` (uint8, or float in [0, 1]) -> ``1, 3, H', W'`` float in [0, 1]
+    with the shorter side ``side``."""
+    array = np.asarray(image)
+    x = torch.as_tensor(array.astype(np.float32) / (255.0 if array.dtype == np.uint8 else 1.0))
     x = x[..., None].expand(*x.shape, 3) if x.ndim == 2 else x[..., :3]
     x = x.permute(2, 0, 1)[None]
     h, w = x.shape[-2:]

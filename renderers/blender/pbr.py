@@ -24,6 +24,8 @@ from renderers.gbuffer import GBufferJob, view_vectors
 from rig2sketch.texture_set import read_material
 
 SIGN_ATTRIBUTE = "pbr_sign"
+UNWRAPPED_UV = "PBR"
+MIN_UV_AREA = 0.25  # UVs spanning less of the unit square get their own unwrap
 
 
 def part_name(obj: Any, character_name: str) -> str:
@@ -39,6 +41,38 @@ def uv_layer_name(obj: Any) -> str:
         raise ValueError(f"mesh {obj.name!r} has no UV map, so material maps cannot be placed on it; "
                          "unwrap it (Blender: UV > Smart UV Project) and export the character again")
     return (layers.active or layers[0]).name
+
+
+def uv_area(obj: Any, uv_name: str) -> float:
+    """Area of the bounding box of the mesh's UVs in ``uv_name`` (1 = the whole unit square)."""
+    data = obj.data.uv_layers[uv_name].data
+    uv = np.empty(len(data) * 2, dtype=np.float32)
+    data.foreach_get("uv", uv)
+    uv = uv.reshape(-1, 2)
+    if len(uv) == 0:
+        return 0.0
+    extent = uv.max(0) - uv.min(0)
+    return float(extent[0] * extent[1])
+
+
+def texture_uv_map(bpy: Any, obj: Any) -> str:
+    """The UV map the material maps go on: the mesh's own when it spans at least
+    :data:`MIN_UV_AREA` of the texture, else a new ``PBR`` map made by Smart UV Project (the
+    bundled garments carry MakeHuman helper UVs squeezed into a few texels). ValueError when the
+    mesh has no UVs at all."""
+    name = uv_layer_name(obj)
+    if uv_area(obj, name) >= MIN_UV_AREA:
+        return name
+    obj.data.uv_layers.active = obj.data.uv_layers.new(name=UNWRAPPED_UV)
+    for other in bpy.context.view_layer.objects:
+        other.select_set(False)
+    obj.select_set(True)
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    bpy.ops.mesh.select_all(action="SELECT")
+    bpy.ops.uv.smart_project(angle_limit=np.deg2rad(66.0), island_margin=0.02, scale_to_bounds=True)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    return UNWRAPPED_UV  # (the layer's Python handle dies with the edit-mode round trip)
 
 
 def load_character(bpy: Any, name: str) -> Any:
@@ -77,13 +111,18 @@ def apply_texture_set(bpy: Any, character: Any, folder: str | Path, uv_names: di
         bsdf = tree.nodes["Principled BSDF"]
         bsdf.inputs["Specular IOR Level"].default_value = float(meta.get("specular_ior_level", 0.5))
         bsdf.inputs["Diffuse Roughness"].default_value = 0.0  # Lambert, as the torch shader
-        tree.links.new(_texture_node(bpy, tree, files["albedo"], True).outputs["Color"], bsdf.inputs["Base Color"])
-        tree.links.new(_texture_node(bpy, tree, files["roughness"], False).outputs["Color"], bsdf.inputs["Roughness"])
-        tree.links.new(_texture_node(bpy, tree, files["metallic"], False).outputs["Color"], bsdf.inputs["Metallic"])
+        uv = tree.nodes.new("ShaderNodeUVMap")
+        uv.uv_map = uv_names[obj.name]
+        textures = {name: _texture_node(bpy, tree, files[name], name == "albedo") for name in files}
+        for node in textures.values():
+            tree.links.new(uv.outputs["UV"], node.inputs["Vector"])
+        tree.links.new(textures["albedo"].outputs["Color"], bsdf.inputs["Base Color"])
+        tree.links.new(textures["roughness"].outputs["Color"], bsdf.inputs["Roughness"])
+        tree.links.new(textures["metallic"].outputs["Color"], bsdf.inputs["Metallic"])
         normal_map = tree.nodes.new("ShaderNodeNormalMap")
         normal_map.space = "TANGENT"
         normal_map.uv_map = uv_names[obj.name]
-        tree.links.new(_texture_node(bpy, tree, files["normal"], False).outputs["Color"], normal_map.inputs["Color"])
+        tree.links.new(textures["normal"].outputs["Color"], normal_map.inputs["Color"])
         tree.links.new(normal_map.outputs["Normal"], bsdf.inputs["Normal"])
         obj.data.materials.clear()
         obj.data.materials.append(material)
@@ -170,7 +209,7 @@ def render_gbuffers(job: GBufferJob, scratch: Path) -> dict[str, np.ndarray]:
     scene.render.threads = max(1, job.threads)
     scene.render.resolution_x, scene.render.resolution_y = job.width, job.height
     character = load_character(bpy, job.character)
-    uv_names = {obj.name: uv_layer_name(obj) for obj in character.meshes}
+    uv_names = {obj.name: texture_uv_map(bpy, obj) for obj in character.meshes}
     parts = [part_name(obj, character.name) for obj in character.meshes]
     base_rgb = np.array([_base_colour(obj) for obj in character.meshes], dtype=np.float32)
     for i, obj in enumerate(character.meshes):
