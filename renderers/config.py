@@ -121,6 +121,8 @@ class RenderConfig:
     Where and how the jobs run is the run's ``runner`` (``flows.runners``), not render config.
     ``scene_loader``: ``module:function`` building a job's character and motion in the worker
     (see ``renderers.job.SceneLoader``); the default loads ``characters`` x ``motions``.
+    ``textures``: a texture-set folder (``rig2sketch stylize-textures``); the character it was
+    made for renders with those PBR maps (shaded output, ``hed`` contours), others as before.
     ``out_dir``, ``seed``: where the shards go and the run seed. A command fills both from its
     top-level ``out`` and ``seed`` (their one source) through :meth:`in_run`; they are not in
     ``configs/renderer/*.yaml``.
@@ -143,6 +145,7 @@ class RenderConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
     frames: FrameConfig = field(default_factory=FrameConfig)
     outputs: OutputConfig = field(default_factory=OutputConfig)
+    textures: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.camera, dict):
@@ -165,6 +168,10 @@ class RenderConfig:
         _check_renderer(0 <= self.threads <= 256, "renderer.threads", "0 (all cores) or a count", self.threads)
         _check_renderer(":" in self.scene_loader, "renderer.scene_loader", "'module:function'", self.scene_loader)
         _check_renderer(self.seed >= 0, "renderer.seed", "an integer >= 0", self.seed)
+        if self.textures:
+            from rig2sketch.texture_set import read_material
+
+            read_material(self.textures)  # a folder that is not a complete texture set fails here, naming it
         # Checked lazily against the registry so this module stays import-light.
         from renderers.contours import CONTOURS
 

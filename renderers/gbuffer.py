@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from renderers.cameras import PlacedCamera, ViewSpec
+from renderers.cameras import ViewSpec
 from rig2sketch import leftovers
 
 
@@ -77,21 +77,6 @@ class GBufferJob:
             raise ValueError(f"G-buffer size {self.width}x{self.height} is too small; use at least 8x8")
         if self.samples < 1 or self.bounces < 0 or self.ambient < 0:
             raise ValueError("G-buffer job: samples must be >= 1, bounces and ambient >= 0")
-
-
-def view_vectors(camera: PlacedCamera) -> np.ndarray:
-    """``H, W, 3`` float32 world-space unit vectors from each pixel's surface point towards the
-    camera, through pixel centres (OpenCV pixel grid: origin top-left, x right, y down)."""
-    ys, xs = np.mgrid[0 : camera.height, 0 : camera.width].astype(np.float64) + 0.5
-    rotation = camera.world_to_cam[:3, :3]
-    if camera.orthographic:
-        forward = rotation[2]
-        return np.broadcast_to(-forward / np.linalg.norm(forward), (camera.height, camera.width, 3)).astype(np.float32)
-    pixels = np.stack([xs, ys, np.ones_like(xs)], axis=-1)
-    rays_cam = pixels @ np.linalg.inv(camera.K).T  # camera axes: +z forward
-    rays = rays_cam @ rotation  # R^T applied to each row: world directions
-    rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
-    return (-rays).astype(np.float32)
 
 
 def run_gbuffer_job(job: GBufferJob, out: str | Path, timeout_s: float | None = 600.0) -> dict[str, np.ndarray]:

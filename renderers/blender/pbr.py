@@ -19,8 +19,7 @@ import numpy as np
 from renderers.blender import import_mathutils, reset_blender
 from renderers.blender.passes import PassRender
 from renderers.blender.scene import apply_camera, figure_points, make_camera
-from renderers.cameras import frame_view
-from renderers.gbuffer import GBufferJob, view_vectors
+from renderers.cameras import frame_view, view_vectors
 from rig2sketch.texture_set import read_material
 
 SIGN_ATTRIBUTE = "pbr_sign"
@@ -130,6 +129,15 @@ def apply_texture_set(bpy: Any, character: Any, folder: str | Path, uv_names: di
     return materials
 
 
+def texture_character(bpy: Any, character: Any, folder: str | Path) -> bool:
+    """Put the texture set in ``folder`` on ``character`` when it was made for it (its
+    ``material.json`` names the character); returns whether it did."""
+    if read_material(folder)["character"] != character.name:
+        return False
+    apply_texture_set(bpy, character, folder, {obj.name: texture_uv_map(bpy, obj) for obj in character.meshes})
+    return True
+
+
 def _base_colour(obj: Any) -> tuple[float, float, float]:
     """Linear RGB Base Color of the mesh's first Principled BSDF (mid grey without one)."""
     for material in obj.data.materials:
@@ -180,7 +188,7 @@ def setup_gbuffer_aovs(bpy: Any, scene: Any, character: Any, uv_names: dict[str,
                 tree.links.new(source, out.inputs[socket])
 
 
-def _lights(bpy: Any, scene: Any, job: GBufferJob) -> None:
+def _lights(bpy: Any, scene: Any, job: Any) -> None:
     Vector = import_mathutils().Vector
 
     world = bpy.data.worlds.new("rig2sketch_pbr_world")
@@ -199,8 +207,8 @@ def _lights(bpy: Any, scene: Any, job: GBufferJob) -> None:
     scene.collection.objects.link(obj)
 
 
-def render_gbuffers(job: GBufferJob, scratch: Path) -> dict[str, np.ndarray]:
-    """Render ``job`` (worker process). Returns the arrays listed in
+def render_gbuffers(job: Any, scratch: Path) -> dict[str, np.ndarray]:
+    """Render ``job`` (a ``renderers.gbuffer.GBufferJob``; worker process). Returns the arrays listed in
     ``renderers.gbuffer.run_gbuffer_job``. ValueError for a mesh without UVs or a texture set
     that does not fit the character."""
     bpy = reset_blender()
