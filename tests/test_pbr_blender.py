@@ -60,3 +60,46 @@ def test_a_mesh_without_uvs_is_refused_with_one_line(tmp_path):
     with pytest.raises(ValueError, match="has no UV map, so material maps cannot be placed on it; unwrap it"):
         run_gbuffer_job(job, tmp_path / "g.npz")
     assert not (tmp_path / "g.npz").exists()
+
+
+@pytest.mark.blender
+def test_texture_character_puts_the_maps_on_its_own_character_only(tmp_path):
+    from renderers.blender import reset_blender
+    from renderers.blender.pbr import UNWRAPPED_UV, load_character, texture_character
+
+    write_texture_set(to_texture_set(_maps(8), PARTS, "ada"), tmp_path / "ada")
+    write_texture_set(to_texture_set(_maps(8), PARTS, "bob"), tmp_path / "bob")
+    bpy = reset_blender()
+    character = load_character(bpy, "ada")
+    assert not texture_character(bpy, character, tmp_path / "bob")
+    assert texture_character(bpy, character, tmp_path / "ada")
+    for obj in character.meshes:
+        nodes = obj.data.materials[0].node_tree.nodes
+        images = sorted(n.image.filepath.rsplit("/", 1)[-1] for n in nodes if n.type == "TEX_IMAGE")
+        part = obj.name.split(".", 1)[1]
+        assert images == sorted(f"{part}_{m}.png" for m in ("albedo", "metallic", "normal", "roughness"))
+    # The garments' squeezed MakeHuman UVs get their own unwrap; the body keeps its UV map.
+    assert UNWRAPPED_UV not in character.meshes[0].data.uv_layers
+    assert UNWRAPPED_UV in character.meshes[1].data.uv_layers
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_stylize_textures_command_writes_texture_set_sheet_and_report(tmp_path):
+    import json
+
+    from flows.textures import StylizeTexturesCommand, stylize_textures_command
+    from stylizers.pbr_optim import TextureStylizeConfig
+
+    cmd = StylizeTexturesCommand(out=str(tmp_path / "run"), views=2, view_px=48, heldout=2, sheet_px=48,
+                                 sheet_samples=1, device="cpu",
+                                 texture=TextureStylizeConfig(size=16, steps=3, views_per_step=1))
+    folder = stylize_textures_command(cmd)
+    assert sorted(read_texture_set(folder).parts) == sorted(PARTS)
+    report = json.loads((tmp_path / "run" / "stylize_textures.json").read_text())
+    assert len(report["judge_loss"]) == 3 and report["parts"] == PARTS
+    assert {v["name"] for v in report["heldout_cameras"]}.isdisjoint(v["name"] for v in report["train_cameras"])
+    from PIL import Image
+
+    sheet = np.asarray(Image.open(tmp_path / "run" / "sheet.png"))
+    assert sheet.shape[1] >= 2 * 48 and sheet.std() > 10

@@ -67,6 +67,7 @@ def test_shader_gradients_match_finite_differences_on_a_tiny_texture():
     assert torch.autograd.gradcheck(lambda m: shade(m, gb, light, irradiance, 0.1), (material,), eps=1e-6, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_style_loss_falls_over_20_steps_for_both_parametrisations():
     gb = sphere_gbuffers(48, 4)
     start = initial_material(np.array([[0.6, 0.4, 0.3]]), 32, np.random.default_rng(0))
@@ -131,3 +132,18 @@ def test_config_refuses_unknown_names():
         TextureStylizeConfig(parametrisation="pixels")
     with pytest.raises(ValueError, match="judge='sds'"):
         TextureStylizeConfig(judge="sds")
+
+
+def test_view_vectors_point_from_the_pixels_to_the_camera():
+    from renderers.cameras import ViewSpec, frame_view, view_vectors
+
+    points = np.random.default_rng(0).uniform(-0.3, 0.3, (50, 3)) + [0, 0, 1]
+    camera = frame_view(ViewSpec("front", 30.0, 10.0), points, 32, 24)
+    v = view_vectors(camera)
+    assert v.shape == (24, 32, 3) and np.allclose(np.linalg.norm(v, axis=-1), 1, atol=1e-5)
+    # The ray through a pixel centre, projected back, lands on that pixel.
+    from renderers.projection import project_points
+
+    hit = camera.location - 2.0 * v[5, 7]
+    uv = project_points(camera.K, camera.world_to_cam, hit[None])[0]
+    assert np.allclose(uv[:2], [7.5, 5.5], atol=1e-3)
