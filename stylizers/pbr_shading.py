@@ -154,6 +154,7 @@ def facing_suns(gb: GBuffers, rng: torch.Generator, strength: tuple[float, float
                 spread: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:
     """Random suns on the camera's side of each view (the lit side is seen): each view's mean view
     vector plus noise of size ``spread``, normalised. ``V, 3`` directions and irradiance."""
-    mean = (gb.view * gb.mask[..., None]).sum((1, 2))
+    mean = (gb.view * gb.mask[..., None]).sum((1, 2)).cpu()  # the generator draws on the CPU
     d, irradiance = random_suns(gb.views, rng, strength)
-    return F.normalize(F.normalize(mean, dim=1) + spread * d, dim=1), irradiance
+    device = gb.view.device
+    return F.normalize(F.normalize(mean, dim=1) + spread * d, dim=1).to(device), irradiance.to(device)
