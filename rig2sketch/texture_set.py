@@ -10,6 +10,7 @@ size ``S``:
   the surface, OpenGL convention (+Y along the UV map's +v), as Blender's Normal Map node reads it
 - ``<part>_roughness.png``, ``<part>_metallic.png``: ``S, S`` uint8 linear values (Non-Color)
 
+A *texture library* is a folder of texture sets by character (:func:`texture_set_for`).
 Row 0 of every PNG is the top of the image, i.e. UV ``v = 1`` (Blender's image convention).
 ``material.json``: ``{"format", "character", "size", "parts", "maps": {part: {map: file}},
 "specular_ior_level", "params"}``. Arrays in memory are float32 in [0, 1], ``S, S, C``.
@@ -121,6 +122,21 @@ def read_material(folder: str | Path) -> dict[str, Any]:
             paths[part][name] = full
     meta["paths"] = paths
     return meta
+
+
+def texture_set_for(library: str | Path, character: str) -> Path | None:
+    """The texture-set folder for ``character`` in ``library``: ``library`` itself when it is a
+    texture set made for that character, else ``library/<character>/textures`` or
+    ``library/<character>`` (the layout ``rig2sketch stylize-textures out=library/<character>``
+    writes); None when there is none."""
+    library = Path(library)
+    check_name(character, "character name")
+    if (library / MATERIAL_FILE).is_file():
+        return library if read_material(library)["character"] == character else None
+    for folder in (library / character / "textures", library / character):
+        if (folder / MATERIAL_FILE).is_file():
+            return folder
+    return None
 
 
 def read_texture_set(folder: str | Path) -> TextureSet:

@@ -103,3 +103,17 @@ def test_stylize_textures_command_writes_texture_set_sheet_and_report(tmp_path):
 
     sheet = np.asarray(Image.open(tmp_path / "run" / "sheet.png"))
     assert sheet.shape[1] >= 2 * 48 and sheet.std() > 10
+
+
+def test_texture_library_finds_each_characters_set(tmp_path):
+    from rig2sketch.texture_set import texture_set_for
+
+    write_texture_set(to_texture_set(_maps(4), PARTS, "ada"), tmp_path / "lib" / "ada" / "textures")
+    write_texture_set(to_texture_set(_maps(4), PARTS, "bob"), tmp_path / "lib" / "bob")
+    assert texture_set_for(tmp_path / "lib", "ada") == tmp_path / "lib" / "ada" / "textures"
+    assert texture_set_for(tmp_path / "lib", "bob") == tmp_path / "lib" / "bob"
+    assert texture_set_for(tmp_path / "lib", "cy") is None
+    assert texture_set_for(tmp_path / "lib" / "bob", "bob") == tmp_path / "lib" / "bob"
+    assert texture_set_for(tmp_path / "lib" / "bob", "ada") is None
+    with pytest.raises(ValueError, match="character name"):
+        texture_set_for(tmp_path / "lib", "../ada")

@@ -20,7 +20,7 @@ from renderers.blender import import_mathutils, reset_blender
 from renderers.blender.passes import PassRender
 from renderers.blender.scene import apply_camera, figure_points, make_camera
 from renderers.cameras import frame_view, view_vectors
-from rig2sketch.texture_set import read_material
+from rig2sketch.texture_set import read_material, texture_set_for
 
 SIGN_ATTRIBUTE = "pbr_sign"
 UNWRAPPED_UV = "PBR"
@@ -129,10 +129,11 @@ def apply_texture_set(bpy: Any, character: Any, folder: str | Path, uv_names: di
     return materials
 
 
-def texture_character(bpy: Any, character: Any, folder: str | Path) -> bool:
-    """Put the texture set in ``folder`` on ``character`` when it was made for it (its
-    ``material.json`` names the character); returns whether it did."""
-    if read_material(folder)["character"] != character.name:
+def texture_character(bpy: Any, character: Any, library: str | Path) -> bool:
+    """Put ``character``'s texture set from ``library`` (a texture set, or a folder of them by
+    character: ``rig2sketch.texture_set.texture_set_for``) on it; returns whether there was one."""
+    folder = texture_set_for(library, character.name)
+    if folder is None:
         return False
     apply_texture_set(bpy, character, folder, {obj.name: texture_uv_map(bpy, obj) for obj in character.meshes})
     return True
