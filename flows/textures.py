@@ -43,12 +43,14 @@ SHEET_LIGHT = SunLight((0.5, -0.8, 0.9), (1.0, 0.97, 0.92), 3.0)
 
 @dataclass
 class StylizeTexturesCommand:
-    """``character``: a bundled character. ``style``: a style id of ``style_bank`` (``bundled`` or
+    """``character``: a bundled character; ``characters``: several, each into ``out/<name>`` (a
+    texture library for ``renderer.textures=out``). ``style``: a style id of ``style_bank`` (``bundled`` or
     a folder) or a path to an image. ``views``: sampled optimisation cameras (G-buffers at
     ``view_px``); the ``heldout`` cameras (fixed azimuths) are rendered at ``sheet_px`` for the
     sheet only. ``device``: auto (CUDA when present) | cpu | cuda. ``texture``: the optimisation."""
 
     character: str = "ada"
+    characters: list[str] = field(default_factory=list)
     style: str = "peep_03"
     style_bank: str = "bundled"
     out: str = "runs/textures/ada"
@@ -103,7 +105,17 @@ def _shaded(arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 
 def stylize_textures_command(cmd: StylizeTexturesCommand) -> Path:
-    """Run the stage; returns the stylized texture set's folder."""
+    """Run the stage; returns the stylized texture set's folder (with ``characters``: the
+    library folder ``out``, one ``<name>/textures`` set per character)."""
+    if cmd.characters:
+        from dataclasses import replace
+
+        from rig2sketch.safe_paths import check_name
+
+        for name in cmd.characters:
+            check_name(name, "character name")
+            stylize_textures_command(replace(cmd, character=name, characters=[], out=str(Path(cmd.out) / name)))
+        return Path(cmd.out)
     torch.set_num_threads(cmd.threads)
     out = Path(cmd.out)
     work = out / "_work"
