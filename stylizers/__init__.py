@@ -12,4 +12,7 @@
 - ``style_bank``: bundled and user style banks with ``index.json``.
 - ``stage``/``report``: the shard-to-shard stylize stage, contact sheet and metrics (``flows/stylize.py`` runs them).
 - ``metrics``: content loss, Gram style loss, Fréchet distance.  ``train``: AdaIN decoder training.
+- ``pbr_shading``/``pbr_texture``/``pbr_optim``: PBR texture stylization — a differentiable Lambert + GGX shader
+  over Blender G-buffers, maps as parameters (direct or Deep Image Prior), judges in ``RENDER_LOSSES``, DeepDream
+  (``flows/textures.py`` runs them; ``renderers.gbuffer`` renders the G-buffers).
 """
