@@ -144,7 +144,8 @@ def stylize_textures_command(cmd: StylizeTexturesCommand) -> Path:
                          ambient=0.35, shadows=True, bounces=2, samples=cmd.sheet_samples, threads=cmd.threads)
         renders[name] = _shaded(run_gbuffer_job(job, work / f"heldout_{name}.npz"))
     contours = _contours(renders["textures"])
-    write_sheet(out / "sheet.png", start, material, style, renders, contours, [v.name for v in held])
+    write_sheet(out / "sheet.png", start, material, style, renders, contours, [v.name for v in held],
+                "style" if cmd.texture.mode == "style" else "style (unused by deepdream)")
     write_json_atomic(out / "stylize_textures.json", {
         "config": asdict(cmd), "parts": gb.parts, "device": str(device), "judge_loss": history,
         "seconds": {"gbuffers": round(gbuffer_s, 2), "optimise": round(optimise_s, 2),
@@ -170,7 +171,8 @@ def _contours(images: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def write_sheet(path: Path, start: torch.Tensor, material: torch.Tensor, style: np.ndarray,
-                renders: dict[str, list[np.ndarray]], contours: list[np.ndarray], names: list[str]) -> Path:
+                renders: dict[str, list[np.ndarray]], contours: list[np.ndarray], names: list[str],
+                style_label: str = "style") -> Path:
     """The acceptance sheet: original | stylized maps (rows albedo, normal, roughness, metallic;
     a column per part), then the held-out cameras: original renders, stylized renders, contours
     of the stylized shading, and the style image."""
@@ -185,7 +187,7 @@ def write_sheet(path: Path, start: torch.Tensor, material: torch.Tensor, style: 
         images += row
         labels += [f"{title} {name}" for name in names]
     images.append((np.clip(style, 0, 1) * 255).astype(np.uint8))
-    labels.append("style")
+    labels.append(style_label)
     bottom = grid(images, columns, cell=cell, labels=labels)
     width = max(top.shape[1], bottom.shape[1])
     pad = lambda x: np.pad(x, ((0, 0), (0, width - x.shape[1]), (0, 0)), constant_values=255)  # noqa: E731
