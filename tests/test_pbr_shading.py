@@ -147,3 +147,20 @@ def test_view_vectors_point_from_the_pixels_to_the_camera():
     hit = camera.location - 2.0 * v[5, 7]
     uv = project_points(camera.K, camera.world_to_cam, hit[None])[0]
     assert np.allclose(uv[:2], [7.5, 5.5], atol=1e-3)
+
+
+def test_render_config_hash_ignores_unset_textures_and_follows_the_maps(tmp_path):
+    from dataclasses import replace
+
+    from renderers.config import RenderConfig
+    from renderers.plan import config_hash
+
+    base = RenderConfig()
+    write_texture_set(to_texture_set(torch.zeros(1, 8, 4, 4), ["body"], "ada"), tmp_path / "lib" / "ada")
+    textured = replace(base, textures=str(tmp_path / "lib"))
+    first = config_hash(textured)
+    assert first != config_hash(base)
+    write_texture_set(to_texture_set(torch.ones(1, 8, 4, 4), ["body"], "ada"), tmp_path / "lib" / "ada")
+    assert config_hash(textured) != first
+    with pytest.raises(ValueError, match="renderer.textures=.* is not a folder"):
+        RenderConfig(textures=str(tmp_path / "nowhere"))
