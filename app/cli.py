@@ -57,6 +57,11 @@ COMMANDS: dict[str, Command] = {
         "stylizers.config:StylizeConfig",
         "flows.stylize:stylize_command",
     ),
+    "stylize-textures": Command(
+        "stylize a character's PBR maps (albedo, normal, roughness, metallic) through differentiable shading; sheet",
+        "flows.textures:StylizeTexturesCommand",
+        "flows.textures:stylize_textures_command",
+    ),
     "train-stylizer": Command(
         "train a stylizer (AdaIN decoder; multistyle injection=film|add|concat|patch; stytr2) on renders + the style bank",
         "app.commands:TrainStylizerCommand",

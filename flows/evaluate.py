@@ -1,7 +1,8 @@
 """``rig2sketch evaluate experiment=thesis_table``: the thesis experiment as a Prefect flow.
 
 Datasets named by the experiment that do not exist yet are made first: ``raw`` with the render
-flow, every ``stylize`` step from ``raw`` with the stylize flow. Then one task per variant
+flow, every ``stylize`` step from ``raw`` with the stylize flow, every ``textured`` step (PBR
+maps stylized per character, ``flows/textures.py``) with the render flow on those textures. Then one task per variant
 trains HRNet, one task per model scores it on every held-out set, BlazePose is scored as the
 zero-shot row, and the table, chart and cross-validation matrix are written (evaluation.experiments).
 """
@@ -19,8 +20,23 @@ from prefect.cache_policies import NO_CACHE
 from evaluation import experiments
 from flows.runners.registry import runner_config
 from evaluation.config import ExperimentConfig, HoldoutConfig, TrainConfig, VariantConfig
+from flows.textures import StylizeTexturesCommand
 from renderers.config import RenderConfig
 from stylizers.step import StylizeStep
+
+
+@dataclass
+class TexturedStep:
+    """A dataset ``name`` rendered like ``raw`` (same renderer, cameras, frames) but with each
+    character's PBR maps stylized (issue 15): characters with no set in ``library`` (default
+    ``<out_dir>/data/<name>_textures``) are stylized first with ``texture`` settings, then the
+    render uses ``renderer.textures=library`` and ``contour`` (``hed``: contours of the
+    stylized shading)."""
+
+    name: str = "pbr"
+    library: str = ""
+    contour: str = "hed"
+    texture: StylizeTexturesCommand = field(default_factory=StylizeTexturesCommand)
 
 
 @dataclass
@@ -34,6 +50,7 @@ class EvaluateCommand:
     renderer: RenderConfig = field(default_factory=RenderConfig)
     runner: dict[str, Any] = field(default_factory=lambda: {"kind": "local"})  # configs/runner/<kind>.yaml
     stylize: list[StylizeStep] = field(default_factory=list)
+    textured: list[TexturedStep] = field(default_factory=list)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -57,6 +74,23 @@ def make_stylized(step: StylizeStep, raw: str, out: str, seed: int) -> str:
     # experiment only needs the shards (and the report fails for a one-style bank).
     return str(stylize_flow(StylizeConfig(dataset=raw, out=out, stylizer=step.stylizer, style=step.style, seed=seed,
                                           metrics=False, fidelity=step.fidelity)))
+
+
+@task(name="make-textured", cache_policy=NO_CACHE)
+def make_textured(step: TexturedStep, renderer: RenderConfig, runner: dict[str, Any], out: str, seed: int) -> str:
+    from flows.render import render_flow
+    from renderers.characters.catalogue import CHARACTER_NAMES
+    from rig2sketch.texture_set import texture_set_for
+
+    library = Path(step.library or Path(out).parent / f"{step.name}_textures")
+    for character in renderer.characters or list(CHARACTER_NAMES):
+        if texture_set_for(library, character) is None:
+            from flows.textures import stylize_textures_command
+
+            stylize_textures_command(replace(step.texture, character=character, characters=[],
+                                             out=str(library / character), seed=seed))
+    textured = replace(renderer, textures=str(library), contour=step.contour)
+    return str(render_flow(textured.in_run(out, seed), runner_config(runner)))
 
 
 @task(name="train-variant", cache_policy=NO_CACHE, log_prints=False)
@@ -90,22 +124,28 @@ def ensure_datasets(cmd: EvaluateCommand) -> ExperimentConfig:
     exp = cmd.experiment
     data = Path(exp.out_dir) / "data"
     steps = {s.name: s for s in cmd.stylize}
+    textured = {t.name: t for t in cmd.textured}
     needed = {d for v in exp.variants for d in v.datasets} | set(exp.test_on)
     datasets = dict(exp.datasets)
     for name in sorted(needed):
         if name in datasets and _has_shards(datasets[name]):
             continue
-        if name != "raw" and name not in steps and _has_shards(name):
+        if name != "raw" and name not in steps and name not in textured and _has_shards(name):
             datasets[name] = name
             continue
-        if name != "raw" and name not in steps:
+        if name != "raw" and name not in steps and name not in textured:
             raise ValueError(f"dataset {name!r} is neither a directory of shards, nor 'raw', nor a stylize step "
-                             f"({', '.join(steps) or 'none configured'}); add it to experiment.datasets or stylize")
+                             f"({', '.join(steps) or 'none configured'}), nor a textured step "
+                             f"({', '.join(textured) or 'none configured'}); add it to experiment.datasets, "
+                             "stylize or textured")
     if any(n == "raw" or n in steps for n in needed) and not _has_shards(datasets.get("raw", "")):
         datasets["raw"] = make_raw(cmd.renderer, cmd.runner, str(data / "raw"), cmd.seed)
     for name in sorted(needed & set(steps)):
         if not _has_shards(datasets.get(name, "")):
             datasets[name] = make_stylized(steps[name], datasets["raw"], str(data / name), cmd.seed)
+    for name in sorted(needed & set(textured)):
+        if not _has_shards(datasets.get(name, "")):
+            datasets[name] = make_textured(textured[name], cmd.renderer, cmd.runner, str(data / name), cmd.seed)
     return replace(exp, datasets=datasets)
 
 

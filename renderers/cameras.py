@@ -162,3 +162,18 @@ def frame_view(view: ViewSpec, points: np.ndarray, width: int, height: int) -> P
     location = target - rot[2] * distance
     return PlacedCamera(view.name, width, height, K, world_to_camera(location, rot),
                         view.focal_mm, view.sensor_mm)
+
+
+def view_vectors(camera: PlacedCamera) -> np.ndarray:
+    """``H, W, 3`` float32 world-space unit vectors from each pixel's surface point towards the
+    camera, through pixel centres (OpenCV pixel grid: origin top-left, x right, y down)."""
+    ys, xs = np.mgrid[0 : camera.height, 0 : camera.width].astype(np.float64) + 0.5
+    rotation = camera.world_to_cam[:3, :3]
+    if camera.orthographic:
+        forward = rotation[2]
+        return np.broadcast_to(-forward / np.linalg.norm(forward), (camera.height, camera.width, 3)).astype(np.float32)
+    pixels = np.stack([xs, ys, np.ones_like(xs)], axis=-1)
+    rays_cam = pixels @ np.linalg.inv(camera.K).T  # camera axes: +z forward
+    rays = rays_cam @ rotation  # R^T applied to each row: world directions
+    rays /= np.linalg.norm(rays, axis=-1, keepdims=True)
+    return (-rays).astype(np.float32)

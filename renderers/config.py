@@ -7,6 +7,7 @@ typo or an impossible value fails before any Blender process starts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 from renderers.splits import SplitConfig
 
@@ -125,6 +126,9 @@ class RenderConfig:
     Where and how the jobs run is the run's ``runner`` (``flows.runners``), not render config.
     ``scene_loader``: ``module:function`` building a job's character and motion in the worker
     (see ``renderers.job.SceneLoader``); the default loads ``characters`` x ``motions``.
+    ``textures``: a texture-set folder (``rig2sketch stylize-textures``) or a folder of them by
+    character (``<dir>/<character>/textures``); a character with a set renders with those PBR
+    maps (shaded output, ``hed`` contours of the stylized shading), others as before.
     ``out_dir``, ``seed``: where the shards go and the run seed. A command fills both from its
     top-level ``out`` and ``seed`` (their one source) through :meth:`in_run`; they are not in
     ``configs/renderer/*.yaml``.
@@ -148,6 +152,7 @@ class RenderConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
     frames: FrameConfig = field(default_factory=FrameConfig)
     outputs: OutputConfig = field(default_factory=OutputConfig)
+    textures: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.camera, dict):
@@ -172,6 +177,9 @@ class RenderConfig:
                         self.chunks)
         _check_renderer(":" in self.scene_loader, "renderer.scene_loader", "'module:function'", self.scene_loader)
         _check_renderer(self.seed >= 0, "renderer.seed", "an integer >= 0", self.seed)
+        if self.textures and not Path(self.textures).is_dir():
+            raise ValueError(f"renderer.textures={self.textures!r} is not a folder; give a texture set or a folder "
+                             "of them by character (rig2sketch stylize-textures out=DIR/<character>)")
         # Checked lazily against the registry so this module stays import-light.
         from renderers.contours import CONTOURS
 

@@ -24,7 +24,22 @@ def config_hash(cfg: RenderConfig) -> str:
     shaping = asdict(cfg)
     for key in ("out_dir", "characters", "motions", "split", "chunks"):
         shaping.pop(key)
+    # Runs without textures keep the hashes they had before the setting existed; with them, the
+    # maps' bytes count (new maps at the same path re-render).
+    textures = shaping.pop("textures")
+    if textures:
+        shaping["textures"] = _folder_digest(Path(textures))
     return stable_hash(shaping)
+
+
+def _folder_digest(folder: Path) -> str:
+    """sha256 over the names and bytes of the texture files (``*.json``, ``*.png``) under ``folder``."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.suffix in (".json", ".png") and p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def _safe(name: str) -> str:

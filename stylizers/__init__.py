@@ -18,4 +18,7 @@
 - ``stytr2``: StyTr² (the official diyiiyiii/StyTR-2 release or rig2sketch's small, experimental weights);
   ``stytr2_nets`` the torch modules (official names), ``stytr2_train`` its trainer; ``training``: the trainers'
   shared loss-curve and sample-grid helpers.
+- ``pbr_shading``/``pbr_texture``/``pbr_optim``: PBR texture stylization — a differentiable Lambert + GGX shader
+  over Blender G-buffers, maps as parameters (direct or Deep Image Prior), judges in ``RENDER_LOSSES``, DeepDream
+  (``flows/textures.py`` runs them; ``renderers.gbuffer`` renders the G-buffers).
 """

@@ -86,14 +86,14 @@ class PassRender:
             tree.links.new(layers.outputs[socket], out.inputs[socket])
 
     def render(self, samples: int = 1, sharp: bool = True) -> dict[str, np.ndarray]:
-        """Render the current frame. ``sharp``: one sample per pixel at the pixel centre (box
-        filter of ~0 width), so depth and normal differences between neighbours are the
+        """Render the current frame. ``sharp``: ``samples`` samples per pixel, all at the pixel
+        centre (box filter of ~0 width), so depth and normal differences between neighbours are the
         surface's, not sampling jitter, and coverage is 0/1; otherwise Blender's default
         1.5 px Blackman-Harris filter with ``samples`` samples (anti-aliased, for shaded
         images). Depth in a non-sharp render comes from a pixel's first sample only."""
         bpy = self.bpy
         cycles = self.scene.cycles
-        cycles.samples = 1 if sharp else samples
+        cycles.samples = samples
         cycles.pixel_filter_type = "BOX" if sharp else "BLACKMAN_HARRIS"
         cycles.filter_width = 0.01 if sharp else 1.5
         for name in self.files:

@@ -14,6 +14,7 @@ from renderers.blender import reset_blender
 from renderers.blender.freestyle import setup_freestyle
 from renderers.blender.parts import setup_part_aov
 from renderers.blender.passes import PassRender
+from renderers.blender.pbr import texture_character
 from renderers.blender.scene import apply_camera, figure_points, make_camera, scene_ray_caster, setup_world, skin_material
 from renderers.cameras import frame_view, make_views
 from renderers.contours import CONTOURS
@@ -36,6 +37,8 @@ def iter_render(job: Any, scratch: Path) -> Iterator[dict[str, Any]]:
     bpy = reset_blender()
     rng = np.random.default_rng(job.seed)
     character, frames, keypoints_fn = resolve_ref(cfg.scene_loader)(job, rng)
+    if cfg.textures:
+        texture_character(bpy, character, cfg.textures)
     frames = select_frames(frames, cfg.frames, rng)
     views = make_views(cfg.camera, rng)  # every random draw happens before the chunk is cut: parts agree
     frames = frame_chunk(frames, getattr(job, "chunk", 0), getattr(job, "chunks", 1))

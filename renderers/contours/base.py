@@ -13,6 +13,9 @@ Pass arrays (``H, W`` the image size):
 - ``index``: ``H, W`` float32 object pass index (one per mesh)
 - ``part``: ``H, W`` float32 body-part id (``renderers.parts.PARTS``; needs its AOV set up)
 - ``freestyle``: ``H, W, 4`` float32 Freestyle strokes (RGBA, premultiplied)
+- ``pbr_uv``, ``pbr_tangent``, ``pbr_normal``: ``H, W, 4`` float32 UV (u, v, 0), world tangent
+  and smooth world normal (before normal maps) AOVs,
+  ``pbr_sign``: ``H, W`` the bitangent sign (``renderers.blender.pbr`` sets them up)
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ PASSES: dict[str, tuple[str, str, str | None]] = {
     "index": ("Object Index", "FLOAT", "use_pass_object_index"),
     "part": ("part", "FLOAT", None),  # the body-part AOV of renderers.parts
     "freestyle": ("Freestyle", "RGBA", None),
+    # the G-buffer AOVs of renderers.blender.pbr (UV, tangent frame for normal maps)
+    "pbr_uv": ("pbr_uv", "RGBA", None),
+    "pbr_tangent": ("pbr_tangent", "RGBA", None),
+    "pbr_normal": ("pbr_normal", "RGBA", None),
+    "pbr_sign": ("pbr_sign", "FLOAT", None),
 }
 
 
