@@ -52,8 +52,9 @@ COMMANDS: dict[str, Command] = {
         "renderers.characters.sheet:characters_command",
     ),
     "stylize": Command(
-        "stylize render shards (AdaIN, multistyle, StyTr² [its bundled weights are experimental], ...) into new shards "
-        "with the same labels plus lineage; before/after sheet",
+        "stylize render shards (AdaIN, multistyle, StyTr², CycleGAN, CUT, U-GAT-IT; the bundled StyTr² and CycleGAN "
+        "weights are experimental) into new shards with the same labels plus lineage; before/after sheet; "
+        "fidelity.mode=flag|drop judges each image with the pose model",
         "stylizers.config:StylizeConfig",
         "flows.stylize:stylize_command",
     ),
@@ -63,7 +64,8 @@ COMMANDS: dict[str, Command] = {
         "flows.textures:stylize_textures_command",
     ),
     "train-stylizer": Command(
-        "train a stylizer (AdaIN decoder; multistyle injection=film|add|concat|patch; stytr2) on renders + the style bank",
+        "train a stylizer (AdaIN decoder; multistyle injection=film|add|concat|patch; stytr2; cyclegan|cut|ugatit) "
+        "on renders + the style bank",
         "app.commands:TrainStylizerCommand",
         "app.commands:train_stylizer_command",
     ),

@@ -152,7 +152,8 @@ def main() -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     k = min(args.sheet_rows, len(rows))
-    labels = ["render"] + [r["stylizer"] + "".join(f" {v}" for v in r["settings"].values()) for r in results]
+    labels = ["render"] + [r["stylizer"] + "".join(f" {Path(str(v)).name}" for v in r["settings"].values())
+                           for r in results]
     tiles = [columns[c][i] for i in range(k) for c in range(len(columns))]
     sheet = grid(tiles, len(columns), cell=256, labels=[labels[c] for _ in range(k) for c in range(len(columns))])
     cv2.imwrite(str(out / "contact_sheet.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
