@@ -58,8 +58,10 @@ def job_specs(cfg: RenderConfig) -> list[tuple[str, Any, str, Any]]:
     loader receives the names themselves as specs.
     """
     if cfg.scene_loader != "renderers.job:selected_scene":
+        # The loader gets the values as given; the names stored in shards are labels (a path's stem),
+        # since a character or motion column may become a folder name on export.
         motions = cfg.motions or ["default"]
-        return [(c, c, m, m) for c in cfg.characters for m in motions]
+        return [(_safe(c), c, _safe(m), m) for c in cfg.characters for m in motions]
     from renderers.selection import CharacterSpec, MotionSpec, SelectionConfig, catalogue_names
 
     characters = [CharacterSpec.parse(c) for c in (cfg.characters or catalogue_names())]

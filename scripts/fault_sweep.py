@@ -37,7 +37,7 @@ SMALL = ["renderer.width=64", "renderer.height=64", "renderer.camera.count=1", "
          "renderer.threads=1"]
 BASE_RENDER = ["renderer.characters=[ada]", "renderer.motions=[idle]", *SMALL]
 MANNEQUIN = "renderer.scene_loader=tests.render_scene:mannequin_scene"
-PROGRESS = re.compile(r"^\[\w+\] jobs \d+/\d+")
+PROGRESS = re.compile(r"^\[[\w-]+\] \w+ \d+/\d+ \|")  # "[render] jobs 0/4 | ...", "[export] rows 1/1 | ..."
 
 
 @dataclass
@@ -719,9 +719,10 @@ def _(s):
     raw = s.copy_base("m")
 
     def edit(rows):
-        png = bytearray(rows[0]["image"])
+        image = rows[0]["image"]  # schema v2: {bytes, path}
+        png = bytearray(image["bytes"] if isinstance(image, dict) else image)
         png[60] ^= 0x01
-        rows[0]["image"] = bytes(png)
+        rows[0]["image"] = {**image, "bytes": bytes(png)} if isinstance(image, dict) else bytes(png)
         return rows
     s.rewrite(s.shard(raw), edit, seal=True)
     return reported(s.validate(raw), "do not decode as png")

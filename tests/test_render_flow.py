@@ -198,3 +198,11 @@ def test_a_camera_split_render_files_each_row_by_its_camera_split(tmp_path, monk
     loaded = datasets.load_dataset(str(dataset), cache_dir=str(tmp_path / "hf"))
     assert {k: v.num_rows for k, v in loaded.items()} == {"train": 1, "validation": 1, "test": 1}
     assert loaded["validation"][0]["camera"] == "ring01" and loaded["validation"][0]["image"].size == (64, 64)
+
+
+def test_a_custom_loader_gets_paths_but_shards_store_labels(tmp_path):
+    """A custom scene loader receives the characters as given; the name stored in the shards (and used by
+    export as a folder) is the file's stem, which the shard writer accepts."""
+    hero = str(tmp_path / "assets" / "hero.fbx")
+    job = plan_jobs(_cfg(tmp_path, characters=[hero]))[0]
+    assert job.character == hero and job.character_name == "hero" and job.job_id == "hero__default"
