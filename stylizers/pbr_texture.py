@@ -82,9 +82,15 @@ class DeepImagePrior(nn.Module):
         def block(cin: int, cout: int) -> list[nn.Module]:
             return [nn.Conv2d(cin, cout, 3, padding=1, padding_mode="reflect"), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2)]
 
-        self.net = nn.Sequential(*block(16, width), nn.Upsample(scale_factor=2, mode="bilinear"), *block(width, width),
-                                 nn.Upsample(size=(size, size), mode="bilinear"), *block(width, width),
-                                 nn.Conv2d(width, channels, 1))
+        # The layers' initial weights come from ``rng`` too (not torch's global generator), so a run is
+        # the same whatever ran before it in the process.
+        seed = int(torch.randint(2**31 - 1, (1,), generator=rng)) if rng is not None else None
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            self.net = nn.Sequential(*block(16, width), nn.Upsample(scale_factor=2, mode="bilinear"),
+                                     *block(width, width), nn.Upsample(size=(size, size), mode="bilinear"),
+                                     *block(width, width), nn.Conv2d(width, channels, 1))
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
