@@ -30,8 +30,8 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 
 from rig2sketch.drawing import draw_pose
-from shards import decode_png, encode_png, iter_samples, list_shards
-from shards.reader import open_shard, read_row_group
+from shards import decode_png, encode_png, list_shards
+from shards.reader import iter_row_groups, read_row_group, row_to_sample
 from shards.schema import EXTRA_IMAGE_COLUMNS
 
 FILTERS = ("character", "motion", "camera", "split", "stylizer", "style")
@@ -63,13 +63,11 @@ class DatasetIndex:
         self.shards = list_shards(dataset)
         self.rows: list[dict] = []
         for s, shard in enumerate(self.shards):
-            parquet, _ = open_shard(shard, INDEX_COLUMNS)
-            sizes = [parquet.metadata.row_group(g).num_rows for g in range(parquet.metadata.num_row_groups)]
-            where = [(g, r) for g, n in enumerate(sizes) for r in range(n)]
-            for (g, r), row in zip(where, iter_samples([shard], columns=INDEX_COLUMNS, decode_images=False)):
-                kp = row.pop("keypoints")
-                self.rows.append({**row, "i": len(self.rows), "visible": int((kp[:, 2] == 2).sum()),
-                                  "labelled": int((kp[:, 2] > 0).sum()), "_at": (s, g, r)})
+            for g, table in enumerate(iter_row_groups(shard, INDEX_COLUMNS)):
+                for r, row in enumerate(table.to_pylist()):
+                    kp = row_to_sample(row, decode_images=False).pop("keypoints")
+                    self.rows.append({**row, "i": len(self.rows), "visible": int((kp[:, 2] == 2).sum()),
+                                      "labelled": int((kp[:, 2] > 0).sum()), "_at": (s, g, r)})
         self.values = {name: sorted({row[name] for row in self.rows if row[name]}) for name in FILTERS}
         self._groups: OrderedDict[tuple[int, int], list[dict]] = OrderedDict()
         self._lock = threading.Lock()

@@ -162,8 +162,8 @@ def main() -> int:
     print(f"\n| stylizer | img/s at {args.size} | img/s at {args.speed_size} | label fidelity | mean OKS | "
           "content loss | style loss |\n|---|---:|---:|---:|---:|---:|---:|")
     print(f"| raw renders | – | – | {raw['fidelity']:.2f} | {raw['mean_oks']:.3f} | – | – |")
-    for r in results:
-        print(f"| {labels[results.index(r) + 1]} | {r['img_per_s']:.2f} | {r.get(f'img_per_s_{args.speed_size}', 0):.3f} | "
+    for label, r in zip(labels[1:], results):
+        print(f"| {label} | {r['img_per_s']:.2f} | {r.get(f'img_per_s_{args.speed_size}', 0):.3f} | "
               f"{r['label_fidelity']:.2f} | {r['mean_oks']:.3f} | {r['content_loss']:.3f} | {r['style_loss']:.1f} |")
     return 0
 

@@ -39,10 +39,10 @@ def label_fidelity(model: PoseModel, images: Sequence[np.ndarray], keypoints: Se
     ``images`` ``H, W, 3`` uint8; ``keypoints`` ``17, 3``; ``bboxes`` (x, y, w, h); ``areas`` px²."""
     scores = [object_keypoint_similarity(model.predict(img, np.asarray(box, np.float32)), np.asarray(kp), area)
               for img, kp, box, area in zip(images, keypoints, bboxes, areas)]
-    scores = np.asarray([s for s in scores if not np.isnan(s)])
-    if not len(scores):
+    result = fidelity_of(np.asarray(scores), threshold)
+    if not result["images"]:
         raise ValueError("label_fidelity: no image has a labelled keypoint")
-    return {"fidelity": float((scores >= threshold).mean()), "mean_oks": float(scores.mean()), "images": len(scores)}
+    return result
 
 
 class CheckpointJudge:

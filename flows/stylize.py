@@ -80,10 +80,12 @@ def stylize_flow(cfg: StylizeConfig) -> Path:
             gated[str(dst.relative_to(out))] = done.fidelity
         progress.update(jobs=1, force=True)
     report = report_task(cfg, runner, styles)
-    shards = [{"shard": str(dst.relative_to(out)), "source": str(src),
-               "status": {"keep": "skipped", "todo": "stylized", "redo": "re-stylized"}[status],
-               **({"fidelity": gated[str(dst.relative_to(out))]} if str(dst.relative_to(out)) in gated else {})}
-              for src, dst, status in plan]
+    status_word = {"keep": "skipped", "todo": "stylized", "redo": "re-stylized"}
+    shards = []
+    for src, dst, status in plan:
+        name = str(dst.relative_to(out))
+        shards.append({"shard": name, "source": str(src), "status": status_word[status],
+                       **({"fidelity": gated[name]} if name in gated else {})})
     summary = {"config": asdict(cfg), "config_hash": config_hash(cfg), "shards": shards,
                "rows_written_this_run": total, "metrics": report}
     if cfg.fidelity.mode != "off":

@@ -213,7 +213,9 @@ def stylize_shard(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunn
             new = [stylized_row(row, img, w, styles.ids, runner.stylizer.name, params, cfg.seed)
                    for (row, w), img in zip(jobs, out)]
             if gate.mode != "off":
-                new = judged_rows(new, judge(new), gate.mode, gate.threshold, tally)
+                oks = np.asarray(judge(new), np.float64)
+                tally.extend(oks.tolist())
+                new = judged_rows(new, oks, gate.mode, gate.threshold)
             for row in new:
                 writer.write(row)
             if on_rows is not None:
@@ -222,14 +224,12 @@ def stylize_shard(src: Path, dst: Path, cfg: StylizeConfig, runner: StylizerRunn
     return StylizedShard(writer.stats.rows, summary)
 
 
-def judged_rows(rows: list[dict], oks: np.ndarray, mode: str, threshold: float, tally: list[float]) -> list[dict]:
+def judged_rows(rows: list[dict], oks: np.ndarray, mode: str, threshold: float) -> list[dict]:
     """``flag``: every row, its ``params`` JSON gains ``label_oks`` (null: no labelled keypoint) and
-    ``label_kept``; ``drop``: only rows with OKS >= ``threshold`` or no labelled keypoint. ``tally`` collects
-    the OKS values (for the shard's summary)."""
+    ``label_kept``; ``drop``: only rows with OKS >= ``threshold`` or no labelled keypoint."""
     kept = []
     for row, score in zip(rows, np.asarray(oks, np.float64)):
         ok = bool(np.isnan(score) or score >= threshold)
-        tally.append(float(score))
         if mode == "flag":
             params = json.loads(row["params"])
             params.update(label_oks=None if np.isnan(score) else round(float(score), 4), label_kept=ok)

@@ -17,8 +17,8 @@ def rows(n: int) -> list[dict]:
 
 
 def test_flag_keeps_every_row_and_stores_oks():
-    tally: list[float] = []
-    out = judged_rows(rows(3), np.array([0.9, 0.2, np.nan]), "flag", 0.5, tally)
+    tally = [0.9, 0.2, float("nan")]
+    out = judged_rows(rows(3), np.array(tally), "flag", 0.5)
     params = [json.loads(r["params"]) for r in out]
     assert [p["label_oks"] for p in params] == [0.9, 0.2, None]
     assert [p["label_kept"] for p in params] == [True, False, True] and params[0]["alpha"] == 1.0
@@ -28,8 +28,8 @@ def test_flag_keeps_every_row_and_stores_oks():
 
 
 def test_drop_writes_only_rows_at_or_above_threshold():
-    tally: list[float] = []
-    out = judged_rows(rows(4), np.array([0.5, 0.49, np.nan, 0.1]), "drop", 0.5, tally)
+    tally = [0.5, 0.49, float("nan"), 0.1]
+    out = judged_rows(rows(4), np.array(tally), "drop", 0.5)
     assert [r["sample_id"] for r in out] == ["s0", "s2"]
     assert "label_oks" not in json.loads(out[0]["params"])
     assert fidelity_summary("drop", 0.5, tally)["dropped"] == 2

@@ -41,7 +41,7 @@ def iter_render(job: Any, scratch: Path) -> Iterator[dict[str, Any]]:
         texture_character(bpy, character, cfg.textures)
     frames = select_frames(frames, cfg.frames, rng)
     views = make_views(cfg.camera, rng)  # every random draw happens before the chunk is cut: parts agree
-    frames = frame_chunk(frames, getattr(job, "chunk", 0), getattr(job, "chunks", 1))
+    frames = frame_chunk(frames, job.chunk, job.chunks)
     method = CONTOURS.get(cfg.contour)()
     shaded = method.shaded or cfg.outputs.shaded
     settings = LineSettings(cfg.line_px, cfg.samples, cfg.shaded_samples)
