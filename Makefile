@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.rig2sketch-setup
 RUN    ?= runs/demo
 
-.PHONY: setup demo test test-fast clean-venv blazepose-models
+.PHONY: setup demo test test-fast clean-venv blazepose-models browser
 
 setup: $(STAMP)
 
@@ -31,8 +31,15 @@ blazepose-models: setup
 demo: setup
 	$(VENV)/bin/rig2sketch pipeline out=$(RUN)
 
-test: setup
-	$(PY) -m pytest -q
+# Headless Chromium (Debian's package) for the viewer's browser test: installed where this user may (root with
+# apt-get); elsewhere the test is skipped with the install line. With a browser present the test must run.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; }; } \
+	  || echo "no chromium (apt-get install chromium as root): the viewer's browser test will be skipped"
+
+test: setup browser
+	if command -v chromium >/dev/null; then export RIG2SKETCH_REQUIRE_BROWSER=1; fi; $(PY) -m pytest -q
 
 clean-venv:
 	rm -rf $(VENV)

@@ -77,7 +77,7 @@ def browser() -> str | None:
 def chromium(url: str, *args: str) -> str:
     exe = browser()
     if exe is None:
-        pytest.skip("no headless Chromium on PATH (apt-get install chromium); .ci/run installs it")
+        pytest.skip("no headless Chromium on PATH: apt-get install chromium (make test does it when run as root)")
     out = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=8000", *args,
                           url], capture_output=True, text=True, timeout=120)
     return out.stdout
