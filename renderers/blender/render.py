@@ -11,6 +11,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from renderers.blender import reset_blender
+from renderers.blender.allocator import keep_freed_memory
 from renderers.blender.freestyle import setup_freestyle
 from renderers.blender.parts import setup_part_aov
 from renderers.blender.passes import PassRender
@@ -35,6 +36,7 @@ def iter_render(job: Any, scratch: Path) -> Iterator[dict[str, Any]]:
     ``H, W`` uint16 (mm), ``normal`` ``H, W, 3`` uint8, ``parts`` ``H, W`` uint8 part ids.
     """
     cfg = job.settings
+    keep_freed_memory()  # the same big buffers every render: reuse their pages (~11 ms a 512 px image)
     bpy = reset_blender()
     rng = np.random.default_rng(job.seed)
     character, frames, keypoints_fn = resolve_ref(cfg.scene_loader)(job, rng)
