@@ -80,6 +80,26 @@ def test_held_animation_keeps_every_pass_identical_and_skips_the_mesh_resync(tmp
     assert not np.array_equal(other_frame["depth"], before[0]["depth"])
 
 
+@pytest.mark.blender
+def test_held_animation_puts_back_each_action_with_its_own_slot_even_none():
+    from renderers.blender import reset_blender
+    from renderers.blender.scene import held_animation
+
+    bpy = reset_blender()
+    slots = {}
+    for name in ("keyed", "unslotted"):
+        obj = bpy.data.objects.new(name, None)
+        bpy.context.scene.collection.objects.link(obj)
+        obj.keyframe_insert("location", frame=1)
+        slots[name] = obj.animation_data.action_slot
+    unslotted = bpy.data.objects["unslotted"].animation_data
+    unslotted.action_slot = None  # an action assigned but animating nothing: it must stay so
+    with held_animation(bpy) as count:
+        assert count == 2 and all(bpy.data.objects[n].animation_data.action is None for n in slots)
+    assert bpy.data.objects["keyed"].animation_data.action_slot == slots["keyed"]
+    assert unslotted.action is not None and unslotted.action_slot is None  # reassigning alone would pick a slot
+
+
 # Allocate and free buffers of a render's sizes (1-12 MB, pages touched) and count the page faults
 # of a round after the first; in a fresh interpreter, so the allocator's history is its own.
 FAULTS_PER_ROUND = """
