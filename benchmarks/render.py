@@ -3,6 +3,8 @@ worker memory growth, and Dask scaling. One run, one character, the same 8 ring 
 
     .venv/bin/python benchmarks/render.py              # full run (~10 min on 2 cores)
     .venv/bin/python benchmarks/render.py --quick      # smaller counts, for a smoke check
+    .venv/bin/python benchmarks/render.py --only-methods --methods depth_normal --repeat 2
+                                                       # seed and depth_normal rows only, twice, alternated
 
 Every measurement runs in a fresh worker process (``--worker``), as real jobs do:
 - each contour method renders ``frames`` frames x 8 cameras at ``size`` px through
@@ -35,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 CHARACTER, MOTIONS = "ada", ["walk", "idle", "dance", "stretch"]
+METHOD_FRAMES = {"depth_normal": None, "freestyle": None, "hed": 1}  # frames per method row (None: the run's)
 
 
 def _cpu_s() -> float:
@@ -187,6 +190,10 @@ def main() -> None:
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--only-methods", action="store_true", help="the images/s table only")
     parser.add_argument("--only-dask", action="store_true", help="the Dask scaling only")
+    parser.add_argument("--methods", default="depth_normal,freestyle,hed",
+                        help="comma-separated contour methods for the images/s table (the seed row always runs)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the table's workers this many times, alternated (seed, methods, seed, ...)")
     args = parser.parse_args()
     if args.worker:
         kind, *rest = args.worker
@@ -209,18 +216,25 @@ def main() -> None:
     seed_motions = MOTIONS[:2] if args.quick else MOTIONS[:1]
     print(f"render benchmark: {CHARACTER}, 8 ring cameras, {size}x{size}, machine: {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.1f}", flush=True)
-    rows = []
-    rows.append(run_worker("seed", str(size), str(frames), ",".join(seed_motions)))
-    for method, n in (("depth_normal", frames), ("freestyle", frames), ("hed", 1)):
-        rows.append(run_worker(method, str(size), str(n), "walk", "10", ""))
-    base = rows[0]["loop_images_per_s"]
-    base_cpu = rows[0]["loop_cpu_s_per_image"]
-    print(f"\n{'method':<14} {'images':>6} {'setup s':>8} {'loop img/s':>10} {'vs seed':>8} {'total img/s':>11} "
-          f"{'CPU s/img':>9} {'vs seed':>8}")
-    for row in rows:
-        print(f"{row['method']:<14} {row['images']:>6} {row['setup_s']:>8.2f} {row['loop_images_per_s']:>10.2f} "
-              f"{row['loop_images_per_s'] / base:>7.2f}x {row['total_images_per_s']:>11.2f} "
-              f"{row['loop_cpu_s_per_image']:>9.3f} {base_cpu / row['loop_cpu_s_per_image']:>7.2f}x", flush=True)
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = sorted(set(methods) - set(METHOD_FRAMES))
+    if unknown or args.repeat < 1:
+        raise SystemExit(f"--methods: unknown {unknown}, known {sorted(METHOD_FRAMES)}; --repeat must be >= 1")
+    for run in range(1, args.repeat + 1):
+        rows = [run_worker("seed", str(size), str(frames), ",".join(seed_motions))]
+        for method in methods:
+            n = frames if METHOD_FRAMES[method] is None else METHOD_FRAMES[method]
+            rows.append(run_worker(method, str(size), str(n), "walk", "10", ""))
+        base = rows[0]["loop_images_per_s"]
+        base_cpu = rows[0]["loop_cpu_s_per_image"]
+        print(f"\nrun {run}/{args.repeat}, load {os.getloadavg()[0]:.1f}")
+        print(f"{'method':<14} {'images':>6} {'setup s':>8} {'loop img/s':>10} {'vs seed':>8} {'total img/s':>11} "
+              f"{'vs seed':>8} {'CPU s/img':>9} {'vs seed':>8}")
+        for row in rows:
+            print(f"{row['method']:<14} {row['images']:>6} {row['setup_s']:>8.2f} {row['loop_images_per_s']:>10.2f} "
+                  f"{row['loop_images_per_s'] / base:>7.2f}x {row['total_images_per_s']:>11.2f} "
+                  f"{row['total_images_per_s'] / rows[0]['total_images_per_s']:>7.2f}x "
+                  f"{row['loop_cpu_s_per_image']:>9.3f} {base_cpu / row['loop_cpu_s_per_image']:>7.2f}x", flush=True)
 
     if args.only_methods:
         return

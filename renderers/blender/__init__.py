@@ -7,7 +7,8 @@ The wing: ``render`` (a job's render loop), ``scene`` (lights, camera, framing p
 casting), ``passes`` (the Cycles pass render), ``freestyle``, ``parts`` (the part AOV),
 ``keypoints3d`` (world keypoints of a posed rig), ``characters`` (bundled characters),
 ``mannequin`` (the test rig), ``fbx`` (FBX and .blend import), ``bvh``, ``keying`` (motions
-keyed onto a character) and ``sheet`` (a contact-sheet row). The maths they use (projection,
+keyed onto a character), ``sheet`` (a contact-sheet row) and ``allocator`` (a render worker keeps
+freed memory for the next render; no bpy). The maths they use (projection,
 visibility, retargeting, kinematics, EXR parsing) stays outside and is tested without Blender;
 ``renderers.rigging`` is the vocabulary both sides share.
 """

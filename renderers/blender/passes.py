@@ -2,8 +2,9 @@
 
 :class:`PassRender` configures the scene once (Cycles CPU, film transparent, the view-layer
 passes asked for, a compositor File Output node writing each pass as an uncompressed float
-EXR — Blender 5.0's multilayer EXR keeps only Combined, and the Viewer image is never made in
-background mode), then each :meth:`PassRender.render` call renders the current frame and
+EXR — the Viewer image is never made in background mode, and a ``write_still`` multilayer EXR,
+which keeps every pass only with compositing off, measured no faster: it also writes Combined),
+then each :meth:`PassRender.render` call renders the current frame and
 returns the passes as numpy arrays (rows top to bottom; the pass contract is
 ``renderers.contours.base``, the EXR parsing ``renderers.contours.exr``).
 """

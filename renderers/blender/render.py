@@ -11,11 +11,13 @@ from typing import Any, Iterator
 import numpy as np
 
 from renderers.blender import reset_blender
+from renderers.blender.allocator import keep_freed_memory
 from renderers.blender.freestyle import setup_freestyle
 from renderers.blender.parts import setup_part_aov
 from renderers.blender.passes import PassRender
 from renderers.blender.pbr import texture_character
-from renderers.blender.scene import apply_camera, figure_points, make_camera, scene_ray_caster, setup_world, skin_material
+from renderers.blender.scene import (apply_camera, figure_points, held_animation, make_camera, scene_ray_caster,
+                                     setup_world, skin_material)
 from renderers.cameras import frame_view, make_views
 from renderers.contours import CONTOURS
 from renderers.contours.base import LineSettings
@@ -34,6 +36,7 @@ def iter_render(job: Any, scratch: Path) -> Iterator[dict[str, Any]]:
     ``H, W`` uint16 (mm), ``normal`` ``H, W, 3`` uint8, ``parts`` ``H, W`` uint8 part ids.
     """
     cfg = job.settings
+    keep_freed_memory()  # the same big buffers every render: reuse their pages (~11 ms a 512 px image)
     bpy = reset_blender()
     rng = np.random.default_rng(job.seed)
     character, frames, keypoints_fn = resolve_ref(cfg.scene_loader)(job, rng)
@@ -79,26 +82,29 @@ def iter_render(job: Any, scratch: Path) -> Iterator[dict[str, Any]]:
         coco, joints = keypoints_fn(character, depsgraph)
         surface = figure_points(character, depsgraph)
         cast = scene_ray_caster(scene, depsgraph)
-        for view in views:
-            placed = frame_view(view, surface, cfg.width, cfg.height)
-            apply_camera(camera, placed)
-            result = renderer.render(sharp=True)
-            if shaded:
-                scene.render.use_freestyle = False
-                result["image"] = renderer.render(cfg.shaded_samples, sharp=False)["image"]
-                scene.render.use_freestyle = method.freestyle
-            bbox, area, mask = silhouette_box(result["alpha"])
-            yield {
-                "image": method.draw(result, settings),
-                "keypoints": label_points(np.asarray(coco), placed, cast, cfg.visibility_radius_m),
-                "joints": label_points(np.asarray(joints), placed, cast, cfg.visibility_radius_m),
-                "bbox": bbox,
-                "area": area,
-                "frame": int(frame),
-                "camera": view.name,
-                "intrinsics": placed.K.astype(np.float32),
-                "extrinsics": placed.world_to_cam.astype(np.float32),
-                "params": {"contour": cfg.contour, "line_px": cfg.line_px, **asdict(view),
-                           "ortho_scale": placed.ortho_scale},
-                **image_extras(result, mask, placed, cfg.outputs),
-            }
+        # Within a frame only the camera moves: with the actions held, Cycles keeps the synced
+        # meshes and their BVH between the views instead of rebuilding them for each.
+        with held_animation(bpy):
+            for view in views:
+                placed = frame_view(view, surface, cfg.width, cfg.height)
+                apply_camera(camera, placed)
+                result = renderer.render(sharp=True)
+                if shaded:
+                    scene.render.use_freestyle = False
+                    result["image"] = renderer.render(cfg.shaded_samples, sharp=False)["image"]
+                    scene.render.use_freestyle = method.freestyle
+                bbox, area, mask = silhouette_box(result["alpha"])
+                yield {
+                    "image": method.draw(result, settings),
+                    "keypoints": label_points(np.asarray(coco), placed, cast, cfg.visibility_radius_m),
+                    "joints": label_points(np.asarray(joints), placed, cast, cfg.visibility_radius_m),
+                    "bbox": bbox,
+                    "area": area,
+                    "frame": int(frame),
+                    "camera": view.name,
+                    "intrinsics": placed.K.astype(np.float32),
+                    "extrinsics": placed.world_to_cam.astype(np.float32),
+                    "params": {"contour": cfg.contour, "line_px": cfg.line_px, **asdict(view),
+                               "ortho_scale": placed.ortho_scale},
+                    **image_extras(result, mask, placed, cfg.outputs),
+                }
