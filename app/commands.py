@@ -77,4 +77,9 @@ class TrainStylizerCommand:
 
 
 def train_stylizer_command(cmd: TrainStylizerCommand) -> Path:
-    return resolve_ref(stylizer_trainer(cmd.stylizer.name).entry)(cmd.train)
+    entry = resolve_ref(stylizer_trainer(cmd.stylizer.name).entry)
+    if getattr(cmd.train, "pose_weight", 0) > 0:  # multistyle's figure-keeping term: the pose network it reads with
+        from evaluation.fidelity import figure_reader
+
+        return entry(cmd.train, figure_reader=figure_reader(cmd.train.pose_model))
+    return entry(cmd.train)

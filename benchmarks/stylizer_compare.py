@@ -10,8 +10,9 @@ label fidelity, content and style loss.
   ``i`` gets style ``i mod S`` (stylizers that take style images); GANs trained on one domain have one.
 - img/s: the stylize call over all renders (batch 4, CPU, ``--threads`` torch threads), style codes made
   apart; ``--speed-size`` times ``--speed-n`` renders again at that size (512 for the issue's figure).
-- label fidelity: the share of stylized images on which the bundled pose model (``evaluation.fidelity.
-  CheckpointJudge``) still finds the labelled pose (OKS >= 0.5), with the raw renders' as reference;
+- label fidelity: the share of stylized images on which a pose model (``evaluation.fidelity.CheckpointJudge``;
+  ``--judge``, repeatable: ``bundled`` = predict's default, ``blazepose_full`` = MediaPipe's, or a file; the first
+  is the table's main column) still finds the labelled pose (OKS >= 0.5), with the raw renders' as reference;
   content loss (relu4_1) and Gram style loss vs each image's style (``stylizers.metrics``, VGG-16/HED).
 Prints a markdown table and writes ``compare.json`` and ``contact_sheet.png`` (rows = renders; columns =
 render, each stylizer) to ``--out``.
@@ -70,7 +71,7 @@ def load_renders(folder: str, n: int, size: int) -> list[dict]:
     return rows
 
 
-def run_one(name: str, settings: dict, rows: list[dict], style_images: list[np.ndarray], judge, encoder,
+def run_one(name: str, settings: dict, rows: list[dict], style_images: list[np.ndarray], judges: dict, encoder,
             speed: tuple[int, int]) -> tuple[dict, list[np.ndarray]]:
     from shards import encode_png
     from stylizers.base import StylizerRunner, build_stylizer
@@ -92,14 +93,16 @@ def run_one(name: str, settings: dict, rows: list[dict], style_images: list[np.n
     seconds = time.perf_counter() - start
     images = list(to_uint8(out))
     judged = [{**r, "image": encode_png(img)} for r, img in zip(rows, images)]
-    fid = fidelity_of(judge(judged))
+    fids = {j: fidelity_of(judge(judged)) for j, judge in judges.items()}
+    fid = next(iter(fids.values()))
     styles_t = torch.stack([torch.from_numpy(cv2.resize(style_images[i % len(style_images)], content.shape[-1:-3:-1])
                                               .transpose(2, 0, 1).copy()) for i in range(len(rows))])
-    with torch.no_grad():
-        c = float(content_loss(encoder, out, content).mean())
-        s = float(style_loss(encoder, out, styles_t).mean())
+    with torch.no_grad():  # 4 images at a time: VGG features of 48 images at 512 px need ~18 GB
+        c = float(torch.cat([content_loss(encoder, out[i:i + 4], content[i:i + 4]) for i in range(0, len(out), 4)]).mean())
+        s = float(torch.cat([style_loss(encoder, out[i:i + 4], styles_t[i:i + 4]) for i in range(0, len(out), 4)]).mean())
     result = {"stylizer": name, "settings": settings, "img_per_s": len(rows) / seconds,
-              "label_fidelity": fid["fidelity"], "mean_oks": fid["mean_oks"], "content_loss": c, "style_loss": s}
+              "label_fidelity": fid["fidelity"], "mean_oks": fid["mean_oks"], "content_loss": c, "style_loss": s,
+              "judges": fids}
     size, n = speed
     if size and n:
         big = torch.nn.functional.interpolate(content[:n], size=(size, size), mode="bilinear", align_corners=False)
@@ -120,6 +123,7 @@ def main() -> int:
     ap.add_argument("--speed-n", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sheet-rows", type=int, default=4)
+    ap.add_argument("--judge", action="append", default=[])
     ap.add_argument("--out", default="runs/stylizer_compare")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -133,15 +137,16 @@ def main() -> int:
     rows = load_renders(args.renders, args.n, args.size)
     bank = StyleBank.open("bundled")
     style_images = [bank.load(s, 256) for s in args.styles.split(",")]
-    judge = CheckpointJudge("bundled", "cpu")
+    judges = {j: CheckpointJudge(j, "cpu") for j in args.judge or ["bundled"]}
     encoder = encoder_vgg16(load_file(str(BUNDLED_DIR / ENCODER_FILE))).eval()
     specs = [parse_spec(s) for s in args.stylizer] or [("adain", {}), ("multistyle", {}), ("stytr2", {}),
                                                          ("cyclegan", {})]
-    raw = fidelity_of(judge(rows))
+    raws = {j: fidelity_of(judge(rows)) for j, judge in judges.items()}
+    raw = next(iter(raws.values()))
     results, columns = [], [[r["rgb"] for r in rows]]
     for name, settings in specs:
         try:
-            result, images = run_one(name, settings, rows, style_images, judge, encoder,
+            result, images = run_one(name, settings, rows, style_images, judges, encoder,
                                      (args.speed_size, args.speed_n))
         except (ValueError, FileNotFoundError) as err:  # e.g. a stylizer whose weights are not given
             print(f"{name}: skipped ({err})", file=sys.stderr)
@@ -158,13 +163,17 @@ def main() -> int:
     sheet = grid(tiles, len(columns), cell=256, labels=[labels[c] for _ in range(k) for c in range(len(columns))])
     cv2.imwrite(str(out / "contact_sheet.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
     (out / "compare.json").write_text(json.dumps({"renders": len(rows), "size": args.size, "styles": args.styles,
-                                                  "raw_label_fidelity": raw, "results": results}, indent=1))
-    print(f"\n| stylizer | img/s at {args.size} | img/s at {args.speed_size} | label fidelity | mean OKS | "
-          "content loss | style loss |\n|---|---:|---:|---:|---:|---:|---:|")
-    print(f"| raw renders | – | – | {raw['fidelity']:.2f} | {raw['mean_oks']:.3f} | – | – |")
+                                                  "raw_label_fidelity": raws, "results": results}, indent=1))
+    others = list(judges)[1:]
+    extra = "".join(f" fidelity ({j}) |" for j in others)
+    print(f"\n| stylizer | img/s at {args.size} | img/s at {args.speed_size} | label fidelity | mean OKS |{extra} "
+          f"content loss | style loss |\n|---|---:|---:|---:|---:|{'---:|' * len(others)}---:|---:|")
+    cells = "".join(f" {raws[j]['fidelity']:.2f} |" for j in others)
+    print(f"| raw renders | – | – | {raw['fidelity']:.2f} | {raw['mean_oks']:.3f} |{cells} – | – |")
     for label, r in zip(labels[1:], results):
+        cells = "".join(f" {r['judges'][j]['fidelity']:.2f} |" for j in others)
         print(f"| {label} | {r['img_per_s']:.2f} | {r.get(f'img_per_s_{args.speed_size}', 0):.3f} | "
-              f"{r['label_fidelity']:.2f} | {r['mean_oks']:.3f} | {r['content_loss']:.3f} | {r['style_loss']:.1f} |")
+              f"{r['label_fidelity']:.2f} | {r['mean_oks']:.3f} |{cells} {r['content_loss']:.3f} | {r['style_loss']:.1f} |")
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 import numpy as np
+import torch
 
 from rig2sketch.skeleton import COCO_SIGMAS
 
@@ -86,3 +87,32 @@ def fidelity_of(oks: np.ndarray, threshold: float = 0.5) -> dict:
     if not len(scored):
         return {"fidelity": float("nan"), "mean_oks": float("nan"), "images": 0}
     return {"fidelity": float((scored >= threshold).mean()), "mean_oks": float(scored.mean()), "images": len(scored)}
+
+
+class FigureReader(torch.nn.Module):
+    """A BlazePose network as a frozen, differentiable reader of the figure: ``B, 3, 256, 256`` top-down crops,
+    RGB in [0, 1] -> the 17 COCO landmarks ``B, 17, 2`` (x, y as fractions of the crop). What
+    ``train-stylizer stylizer=multistyle train.pose_weight=...`` holds the stylized figure to."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net.eval().requires_grad_(False)
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        from evaluation.blazepose import COCO_FROM_BLAZEPOSE
+
+        landmarks = self.net(crops)["landmarks"][:, list(COCO_FROM_BLAZEPOSE), :2]
+        return landmarks.float() / crops.shape[-1]
+
+
+def figure_reader(checkpoint: str = "blazepose_full") -> FigureReader:
+    """``checkpoint``: ``blazepose_lite|full|heavy`` (MediaPipe's pretrained network), ``bundled`` (predict's
+    default) or a fine-tuned BlazePose file; other pose models fail with one line."""
+    from evaluation.checkpoints import DEFAULT_CHECKPOINT, load_model
+    from evaluation.config import BLAZEPOSE_ARCHS
+
+    model, cfg = load_model(DEFAULT_CHECKPOINT if checkpoint == "bundled" else checkpoint)
+    if cfg.arch not in BLAZEPOSE_ARCHS:
+        raise ValueError(f"pose_model={checkpoint} is a {cfg.arch}; the figure reader needs a BlazePose network "
+                         f"({', '.join(BLAZEPOSE_ARCHS)}, bundled, or a fine-tuned BlazePose file)")
+    return FigureReader(model.net)

