@@ -158,7 +158,8 @@ class EarlyServer:
             if code == PORT_TAKEN and tries < PORT_TRIES:
                 tries += 1
                 self.spawn()
-                _refresh_prefect_settings()
+                if self.environ is os.environ:
+                    _refresh_prefect_settings()
                 continue
             if code is not None:
                 self.process = None
@@ -195,7 +196,8 @@ class EarlyServer:
 
 
 def _refresh_prefect_settings() -> None:
-    """Make an already imported Prefect read ``PREFECT_API_URL`` again (it reads settings on import)."""
+    """Make an already imported Prefect read ``PREFECT_API_URL`` again from ``os.environ`` (it reads
+    settings once, on import)."""
     if "prefect.context" in sys.modules:
         from prefect.context import refresh_global_settings_context
 
@@ -214,7 +216,8 @@ def start_early_server(environ: MutableMapping[str, str], cwd: Path, startup_tim
         return None
     _SERVER = EarlyServer(environ, startup_timeout_s)
     _SERVER.spawn()
-    _refresh_prefect_settings()  # in case something imported Prefect already
+    if environ is os.environ:
+        _refresh_prefect_settings()  # in case something imported Prefect already
     return _SERVER
 
 
