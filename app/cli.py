@@ -12,7 +12,9 @@ A failure is one line on stderr: bad input (a ``ValueError`` or ``OSError``: a v
 file that is not what it claims, a full or read-only disk) exits 2, anything else (a bug, a
 crash) exits 1; ``--debug`` adds the traceback and Prefect's own report of a failed run. A
 program run starts ``rig2sketch.watchdog`` beside itself, so the helpers it starts (Prefect's
-temporary server, render workers) stop when it is killed.
+temporary server, render workers) stop when it is killed. A program run of a command that runs a
+Prefect flow (``Command.prefect``) with no Prefect API configured starts Prefect's temporary server
+first thing and waits for it only right before its flow (``flows.prefect_server``).
 """
 
 from __future__ import annotations
