@@ -136,6 +136,8 @@ class EarlyServer:
         self.process = subprocess.Popen(_uvicorn_command(self.port), env=env, stdin=subprocess.DEVNULL)
         self.started = time.monotonic()
         self.environ["PREFECT_API_URL"] = self.api_url
+        if self.environ is os.environ:
+            _refresh_prefect_settings()  # a Prefect imported before (or a port moved after) reads it again
 
     def _answers(self) -> bool:
         try:
@@ -159,20 +161,18 @@ class EarlyServer:
             if code == PORT_TAKEN and tries < PORT_TRIES:
                 tries += 1
                 self.spawn()
-                if self.environ is os.environ:
-                    _refresh_prefect_settings()
                 continue
             if code is not None:
                 self.process = None
-                raise PrefectServerError(f"Prefect's temporary server exited with code {code} before it answered (its "
-                                   f"output is above); {FIX}")
+                raise PrefectServerError(f"Prefect's temporary server exited with code {code} before it answered "
+                                         f"(its output is above); {FIX}")
             if self._answers():
                 self.ready = True
                 return self.api_url
             if time.monotonic() - self.started > self.startup_timeout_s:
                 self.stop()
-                raise PrefectServerError(f"Prefect's temporary server did not answer within {self.startup_timeout_s:g} s "
-                                   f"(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); {FIX}")
+                raise PrefectServerError(f"Prefect's temporary server did not answer within {self.startup_timeout_s:g} "
+                                         f"s (PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS); {FIX}")
             time.sleep(POLL_S)
 
     def stop(self) -> None:
@@ -227,8 +227,6 @@ def start_early_server(environ: MutableMapping[str, str], cwd: Path, startup_tim
         return None
     _SERVER = EarlyServer(environ, startup_timeout_s)
     _SERVER.spawn()
-    if environ is os.environ:
-        _refresh_prefect_settings()  # in case something imported Prefect already
     return _SERVER
 
 
