@@ -14,7 +14,8 @@ crash) exits 1; ``--debug`` adds the traceback and Prefect's own report of a fai
 program run starts ``rig2sketch.watchdog`` beside itself, so the helpers it starts (Prefect's
 temporary server, render workers) stop when it is killed. A program run of a command that runs a
 Prefect flow (``Command.prefect``) with no Prefect API configured starts Prefect's temporary server
-first thing and waits for it only right before its flow (``flows.prefect_server``).
+itself, first thing when a core is free, and waits for it only right before its flow
+(``flows.prefect_server``).
 """
 
 from __future__ import annotations
@@ -301,15 +302,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rig2sketch.watchdog import start_watchdog
 
         start_watchdog()
+    # Not for calls from Python: those run under the caller's Prefect settings (a test harness).
     early = argv is None and COMMANDS[args.command].prefect and not args.cfg
     if early:
-        # Prefect's temporary server starts now, beside config, imports and input checks, unless
-        # an API is configured; the flow waits for it (flows.prefect_server). Not for calls from
-        # Python: those run under the caller's Prefect settings (a test harness).
-        from flows.prefect_server import start_early_server
+        # Prefect's temporary server starts now, beside config, imports and input checks, when a core
+        # is free, else right before the flow; unless an API is configured (flows.prefect_server).
+        from flows.prefect_server import core_to_spare, start_early_server
 
-        start_early_server(os.environ, Path.cwd(),
-                           float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+        start_early_server(os.environ, Path.cwd(), float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]),
+                           now=core_to_spare())
     try:
         return _run(args)
     finally:

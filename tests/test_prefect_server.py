@@ -139,7 +139,7 @@ def test_a_server_that_does_not_answer_in_time_is_one_line_and_is_stopped():
 
 
 @pytest.mark.slow
-def test_a_taken_port_is_retried_on_another(monkeypatch):
+def test_a_deferred_server_starts_when_the_flow_asks_and_a_taken_port_is_retried(monkeypatch):
     import flows.prefect_server as prefect_server
 
     taken = socket.socket()
@@ -149,15 +149,31 @@ def test_a_taken_port_is_retried_on_another(monkeypatch):
     real = prefect_server._free_port
     monkeypatch.setattr(prefect_server, "_free_port", lambda: ports.pop() if ports else real())
     environ = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    server = EarlyServer(environ, startup_timeout_s=180)
+    server = EarlyServer(environ, startup_timeout_s=180)  # deferred: a busy machine (core_to_spare false)
     try:
-        server.spawn()
-        first = server.port
-        url = server.wait_ready()  # uvicorn exits 3 on the taken port; the next one answers
-        assert first == taken.getsockname()[1] and server.port != first
+        assert server.process is None and "PREFECT_API_URL" not in environ
+        url = server.wait_ready()  # starts it; uvicorn exits 3 on the taken port; the next one answers
+        assert not ports and server.port != taken.getsockname()[1]
         assert url == environ["PREFECT_API_URL"] == f"http://127.0.0.1:{server.port}/api"
         process = server.process
     finally:
         server.stop()
         taken.close()
     assert process.poll() is not None
+
+
+def test_a_server_started_at_once_is_killed_at_once_when_no_flow_came(tmp_path):
+    from flows.prefect_server import start_early_server, stop_early_server
+
+    environ = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    environ["PREFECT_HOME"] = str(tmp_path)  # no profiles file: no API configured
+    server = start_early_server(environ, tmp_path, startup_timeout_s=180, now=True)  # a core to spare
+    try:
+        assert server is not None and server.process is not None
+        assert environ["PREFECT_API_URL"] == server.api_url
+        process = server.process
+    finally:
+        start = time.perf_counter()
+        stop_early_server()  # what a refused command does
+    assert time.perf_counter() - start < 3 and process.poll() is not None  # no wait for it to come up
+    assert start_early_server({**environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}, tmp_path, 180, now=True) is None
