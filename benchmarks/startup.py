@@ -8,7 +8,9 @@ Three commands, each run as ``python -m app.cli ...`` in its checkout (its own c
             progress line that counts an image (the first job's shard is written) and total wall
   refused   the same render with ``renderer.characters=[nope]``: wall time to its one-line refusal
   stylize   the tiny render's dataset through ``stylize`` (multistyle, one style, no metrics): wall time
-The command's environment has no ``PREFECT_API_URL`` (the point of the measurement).
+The command's environment has no ``PREFECT_API_URL`` (the point of the measurement). The load average
+is printed with each run: the "after" code starts Prefect's server at once only when a core is free
+(``flows.prefect_server.core_to_spare``), so a busy machine and a quiet one measure different paths.
 """
 
 from __future__ import annotations
@@ -82,7 +84,8 @@ def main() -> int:
                 if first is not None:
                     times.setdefault((name, "first image", side), []).append(first)
                 print(f"rep {rep} {name:8s} {side:6s} wall {wall:6.2f} s"
-                      + (f"  first image {first:6.2f} s" if first is not None else ""), flush=True)
+                      + (f"  first image {first:6.2f} s" if first is not None else "")
+                      + f"  (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
     print("\n| command | measure | before (median s) | after (median s) | before / after |")
     print("|---|---|---|---|---|")
     for name in cases(work, raw):

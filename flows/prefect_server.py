@@ -1,4 +1,4 @@
-"""Prefect's temporary API server, started early: beside the command's own start-up, not in its way.
+"""Prefect's temporary API server, started by the command: beside its own start-up, not in its way.
 
 Without a configured Prefect API, Prefect starts a temporary server when the first flow asks for a
 client: it imports ``prefect.server`` into the command's process (seconds of CPU, only to reach
@@ -13,9 +13,10 @@ When the machine has a core to spare (:func:`core_to_spare`) the server starts f
 up while the command composes its config, imports and checks its inputs; a refused command kills it
 at once, without waiting. On a busy machine the server would only take CPU from that work (a
 refused command took 1.27 s -> 1.91 s, median, at load 6 on 2 cores), so it starts after the input
-checks, right before the flow; the command still saves Prefect's import of its server code. A taken port (uvicorn exits 3) is retried on another, as Prefect does. A server that
-exits or never answers ends the command with one line naming a way out (a long-lived
-``prefect server start`` and ``PREFECT_API_URL``).
+checks, right before the flow; the command still saves Prefect's import of its server code (4 s of
+CPU). A taken port (uvicorn exits 3) is retried on another, as Prefect does. A server that exits or
+never answers ends the command with one line naming a way out (a long-lived ``prefect server start``
+and ``PREFECT_API_URL``).
 """
 
 from __future__ import annotations
