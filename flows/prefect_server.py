@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, MutableMapping
 
-PORT_TAKEN = 3  # uvicorn's exit code when it cannot bind its port
+PORT_TAKEN = 3  # uvicorn's exit code when its start-up fails, a taken port included
 PORT_TRIES = 5
 POLL_S = 0.05
 STOP_GRACE_S = 5.0
@@ -96,6 +96,16 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _port_taken(port: int) -> bool:
+    """Whether someone listens on (or holds) ``port`` of 127.0.0.1 now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+        return False
 
 
 def _uvicorn_command(port: int) -> list[str]:
@@ -165,7 +175,9 @@ class EarlyServer:
         tries = 1
         while True:
             code = self.process.poll()
-            if code == PORT_TAKEN and tries < PORT_TRIES:
+            # uvicorn exits 3 for any failed start-up (a broken database too): only a port that is
+            # really taken now is worth another try.
+            if code == PORT_TAKEN and tries < PORT_TRIES and _port_taken(self.port):
                 tries += 1
                 self.spawn()
                 continue

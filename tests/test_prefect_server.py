@@ -177,3 +177,15 @@ def test_a_server_started_at_once_is_killed_at_once_when_no_flow_came(tmp_path):
         stop_early_server()  # what a refused command does
     assert time.perf_counter() - start < 3 and process.poll() is not None  # no wait for it to come up
     assert start_early_server({**environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}, tmp_path, 180, now=True) is None
+
+
+@pytest.mark.slow
+def test_a_server_that_fails_to_start_is_one_line_with_the_fix_and_not_retried(tmp_path, capfd):
+    environ = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    # A database Prefect cannot open: uvicorn exits 3, as for a taken port, but the port is free.
+    environ["PREFECT_API_DATABASE_CONNECTION_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
+    server = EarlyServer(environ, startup_timeout_s=180)
+    with pytest.raises(PrefectServerError, match=r"exited with code 3 before it answered.*prefect server start"):
+        server.wait_ready()
+    assert capfd.readouterr().err.count("Application startup failed") == 1  # one start, no retries
+    assert server.process is None
