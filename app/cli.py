@@ -12,7 +12,10 @@ A failure is one line on stderr: bad input (a ``ValueError`` or ``OSError``: a v
 file that is not what it claims, a full or read-only disk) exits 2, anything else (a bug, a
 crash) exits 1; ``--debug`` adds the traceback and Prefect's own report of a failed run. A
 program run starts ``rig2sketch.watchdog`` beside itself, so the helpers it starts (Prefect's
-temporary server, render workers) stop when it is killed.
+temporary server, render workers) stop when it is killed. A program run of a command that runs a
+Prefect flow (``Command.prefect``) with no Prefect API configured starts Prefect's temporary server
+itself, first thing when a core is free, and waits for it only right before its flow
+(``flows.prefect_server``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import os
 import sys
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 from rig2sketch.registry import resolve_ref
@@ -33,6 +37,7 @@ class Command:
     help: str
     schema: str  # "module:Dataclass"
     entry: str  # "module:function" taking the dataclass; returns an exit code or a path to print
+    prefect: bool = False  # runs a Prefect flow: Prefect's temporary server starts with the command
 
 
 COMMANDS: dict[str, Command] = {
@@ -40,11 +45,13 @@ COMMANDS: dict[str, Command] = {
         "the main job: render -> stylize -> validate -> export -> (evaluate) into one run folder with a dataset card",
         "flows.pipeline:PipelineConfig",
         "flows.pipeline:pipeline_command",
+        prefect=True,
     ),
     "render": Command(
         "render characters x motions from many cameras as line art with COCO keypoints into Parquet shards",
         "app.commands:RenderCommand",
         "app.commands:render_command",
+        prefect=True,
     ),
     "characters": Command(
         "draw a contact sheet: every bundled character in T-pose and three motions, keypoints drawn",
@@ -57,6 +64,7 @@ COMMANDS: dict[str, Command] = {
         "fidelity.mode=flag|drop judges each image with the pose model",
         "stylizers.config:StylizeConfig",
         "flows.stylize:stylize_command",
+        prefect=True,
     ),
     "stylize-textures": Command(
         "stylize a character's PBR maps (albedo, normal, roughness, metallic) through differentiable shading; sheet",
@@ -73,6 +81,7 @@ COMMANDS: dict[str, Command] = {
         "the thesis experiment: train HRNet on each dataset variant, score on held-out sets, write table + chart",
         "flows.evaluate:EvaluateCommand",
         "flows.evaluate:evaluate_command",
+        prefect=True,
     ),
     "train": Command(
         "train an HRNet pose model on rig2sketch datasets (from scratch or a checkpoint)",
@@ -293,6 +302,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rig2sketch.watchdog import start_watchdog
 
         start_watchdog()
+    # Not for calls from Python: those run under the caller's Prefect settings (a test harness).
+    early = argv is None and COMMANDS[args.command].prefect and not args.cfg
+    if early:
+        # Prefect's temporary server starts now, beside config, imports and input checks, when a core
+        # is free, else right before the flow; unless an API is configured (flows.prefect_server).
+        from flows.prefect_server import core_to_spare, start_early_server
+
+        start_early_server(os.environ, Path.cwd(), float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]),
+                           now=core_to_spare())
+    try:
+        return _run(args)
+    finally:
+        if early:
+            from flows.prefect_server import stop_early_server
+
+            stop_early_server()  # a refused command kills it at once; a finished flow's logs go first
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         cfg = compose(args.command, args.overrides)
     except ConfigError as err:

@@ -51,8 +51,10 @@ def render_command(cmd: RenderCommand) -> Path:
     cfg = cmd.renderer.in_run(cmd.out, cmd.seed)
     runner = runner_config(cmd.runner)
     preflight_render(cfg, cmd.overwrite, runner.parallel_jobs)
+    from flows.prefect_server import prefect_api_ready
     from flows.render import render_flow
 
+    prefect_api_ready()
     return render_flow(cfg, runner, overwrite=cmd.overwrite)
 
 

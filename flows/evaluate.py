@@ -18,6 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from evaluation import experiments
+from flows.prefect_server import prefect_api_ready
 from flows.runners.registry import runner_config
 from evaluation.config import ExperimentConfig, HoldoutConfig, TrainConfig, VariantConfig
 from flows.textures import StylizeTexturesCommand
@@ -184,6 +185,7 @@ def evaluate_command(cmd: EvaluateCommand) -> Path:
 
     writable_dir(cmd.experiment.out_dir, "experiment.out_dir")
     plan_jobs(cmd.renderer.in_run(str(Path(cmd.experiment.out_dir) / "data" / "raw"), cmd.seed))
+    prefect_api_ready()
     return experiment_flow(cmd)
 
 

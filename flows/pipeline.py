@@ -25,6 +25,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 from prefect.concurrency.sync import concurrency
 from prefect.tasks import exponential_backoff
 
+from flows.prefect_server import prefect_api_ready
 from flows.runners.registry import runner_config
 from renderers.config import RenderConfig
 from rig2sketch.atomic import write_json_atomic
@@ -235,5 +236,6 @@ def pipeline_command(cfg: PipelineConfig) -> int:
         plan_resume(jobs, raw.out_dir, overwrite=False, full=False)
     for step in cfg.stylize:
         StyleBank.open(step.style.bank).select(step.style.ids, step.style.tags)
+    prefect_api_ready()
     print(pipeline_flow(cfg))
     return 0

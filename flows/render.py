@@ -134,8 +134,10 @@ def shared_prefect_api(runner: RunnerConfig) -> Iterator[dict[str, str]]:
     Without a configured ``PREFECT_API_URL`` Prefect runs an ephemeral server inside the flow's
     process, and each worker process (a Dask LocalCluster's) would start its own (slow, and they
     time out on a loaded machine). So for a runner that starts worker processes we start the
-    ephemeral server up front and point both the flow and the workers at it. Workers of an
-    existing cluster (``runner.address``) need ``PREFECT_API_URL`` set where they run."""
+    ephemeral server up front and point both the flow and the workers at it. A command of the
+    CLI has started it already (``flows.prefect_server``: ``PREFECT_API_URL`` is set), so its URL is
+    passed on. Workers of an existing cluster (``runner.address``) need ``PREFECT_API_URL`` set where
+    they run."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     configured = PREFECT_API_URL.value()

@@ -24,6 +24,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.prefect_server import prefect_api_ready
 from rig2sketch.atomic import write_json_atomic
 from rig2sketch.leftovers import remove_stale_temp_files
 from rig2sketch.progress import StageProgress
@@ -132,4 +133,5 @@ def stylize_command(cfg: StylizeConfig) -> Path:
         raise FileNotFoundError(f"fidelity.checkpoint={cfg.fidelity.checkpoint}: no such file; pass a checkpoint from "
                                 "`rig2sketch train` or fidelity.checkpoint=bundled")
     plan_shards(cfg, full=False)
+    prefect_api_ready()
     return stylize_flow(cfg)
