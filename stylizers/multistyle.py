@@ -41,7 +41,7 @@ class MultiStyleConfig(StylizerConfig):
     ``generator.safetensors``."""
 
     name: str = "multistyle"
-    weights: str = PRETRAINED
+    weights: str = "figure"  # the bundled fine-tune keeps the labelled figure (benchmarks/RESULTS.md)
     alpha: float = 1.0  # checked by StylizerConfig (capabilities.alpha)
 
     capabilities: ClassVar[Capabilities] = Capabilities(style_images=True, alpha=True, trainable=True,

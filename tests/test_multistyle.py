@@ -168,3 +168,22 @@ def test_style_swap_rebuilds_content_from_style_patches():
     flat[:, 0] = 1.0  # a style whose patches are all the same: the output is that patch everywhere
     out = style_swap(torch.rand(1, 4, 12, 10, generator=g), flat)
     assert out.shape == (1, 4, 12, 10) and torch.allclose(out, torch.zeros_like(out) + flat[:, :, :1, :1])
+
+
+def test_the_bundled_figure_generator_loads_strictly_and_restyles_the_figure(nets):
+    """``stylizer.weights=figure``: the fine-tune of Magenta's generator shipped in data/weights/multistyle/figure
+    (fp16 on disk) loads into the FiLM transformer, keeps Magenta's style encoder, and differs from Magenta's
+    output on the same figure and style while staying close to it (a fine-tune, not a new network)."""
+    torch.set_num_threads(1)
+    stylizer = build_stylizer(stylizer_config({"name": "multistyle", "weights": "figure"}))
+    assert stylizer.params() == {"alpha": 1.0, "weights": "rig2sketch:figure", "injection": "film"}
+    predictor, magenta = nets
+    figure = torch.from_numpy(stick_figure(128)).permute(0, 3, 1, 2)
+    style = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        z = predictor(torch.nn.functional.interpolate(style, size=(256, 256), mode="bilinear"))
+        ours, theirs = stylizer.generator(figure, z), magenta(figure, z)
+    gap = (ours - theirs).abs().mean().item()
+    assert 1e-3 < gap < 0.2, gap
+    with pytest.raises(ValueError, match="use pretrained, figure or a folder holding generator.safetensors"):
+        stylizer_config({"name": "multistyle", "weights": "figur"})
