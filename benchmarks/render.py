@@ -85,9 +85,10 @@ def worker_method(method: str, size: int, frames: int, motion: str, step: int, m
             "total_images_per_s": count / (end - started), "rss_mb": memory}
 
 
-def worker_seed(size: int, frames: int, motions: list[str]) -> dict:
+def worker_seed(size: int, frames: int, motions: list[str], character_name: str = CHARACTER, step: int = 10) -> dict:
     """The seed's approach: per animation a fresh scene + character import, Freestyle + holdout,
-    one render call per camera written to disk and read back."""
+    one render call per camera written to disk and read back. ``character_name``: a catalogue name or a
+    Mixamo .fbx path; every ``step``-th frame of each motion, at most ``frames`` of them."""
     import cv2
 
     from renderers.blender import reset_blender
@@ -104,7 +105,7 @@ def worker_seed(size: int, frames: int, motions: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         for motion in motions:
             bpy = reset_blender()
-            character = load_character(CharacterSpec.parse(CHARACTER))  # "import" per animation
+            character = load_character(CharacterSpec.parse(character_name))  # "import" per animation
             all_frames = apply_motion(character, MotionSpec.parse(motion), np.random.default_rng(0))
             from renderers.blender import blender_world_to_camera_view, import_mathutils
             world_to_camera_view = blender_world_to_camera_view()
@@ -131,7 +132,7 @@ def worker_seed(size: int, frames: int, motions: list[str]) -> dict:
                 obj.data.materials.append(holdout)
             setup_freestyle(bpy, scene, 1.5, as_render_pass=False)
             camera = make_camera(bpy, scene)
-            for frame in all_frames[::10][:frames]:
+            for frame in all_frames[::step][:frames]:
                 scene.frame_set(frame)
                 depsgraph = bpy.context.evaluated_depsgraph_get()
                 coco, _ = world_keypoints(character, depsgraph)
@@ -198,7 +199,10 @@ def main() -> None:
     if args.worker:
         kind, *rest = args.worker
         if kind == "seed":
-            print(json.dumps(worker_seed(int(rest[0]), int(rest[1]), rest[2].split(","))))
+            # seed SIZE FRAMES MOTIONS [CHARACTER [STEP]] (benchmarks/whole_command.py passes all five)
+            extra = {"character_name": rest[3]} if len(rest) > 3 else {}
+            extra.update({"step": int(rest[4])} if len(rest) > 4 else {})
+            print(json.dumps(worker_seed(int(rest[0]), int(rest[1]), rest[2].split(","), **extra)))
         else:
             size, frames, motion, step, marks = rest
             print(json.dumps(worker_method(kind, int(size), int(frames), motion, int(step),
