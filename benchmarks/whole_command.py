@@ -1,7 +1,7 @@
 """Issue 18 acceptance: whole commands, one Mixamo-style character FBX with one long animation from 8 ring
 cameras at 512 px — the seed method (``benchmarks/render.py``'s ``worker_seed``) vs ``rig2sketch render``.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/whole_command.py [--work /work/tmp-wholecmd] [--repeats 2]
+    PYTHONPATH=. .venv/bin/python benchmarks/whole_command.py [--work runs/bench_whole_command] [--repeats 2]
 
 1. A Blender worker (``--export-worker``) writes the bundled ``ada`` as a character FBX at rest and the clip
    ``--clip`` (default ``walk``, 40 frames) as an animation FBX, both with Blender's exporter (centimetres, Y up,
@@ -13,7 +13,7 @@ cameras at 512 px — the seed method (``benchmarks/render.py``'s ``worker_seed`
    cameras, ``depth_normal``, ``runner.workers=2`` and ``renderer.chunks`` auto; no ``PREFECT_API_URL``.
 Both are timed as whole subprocesses (Python start, imports, scene, renders, writes), alternated A B A B, each
 after waiting for a quiet machine (1-minute load average below ``--quiet-load``, polled every 10 s, until
-``--quiet-until`` UTC; then it measures anyway and records that). Then ``benchmarks/render.py --only-methods
+``--quiet-wait-min`` minutes; then it measures anyway and records that). Then ``benchmarks/render.py --only-methods
 --methods depth_normal --repeat 2`` runs once (the per-process render loop vs the seed's loop). Everything goes
 to ``<work>/whole_command.json``.
 """
@@ -161,13 +161,14 @@ def loop_table(threshold: float, until: dt.datetime) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--work", default="/work/tmp-wholecmd")
+    ap.add_argument("--work", default="runs/bench_whole_command")
     ap.add_argument("--clip", default="walk", help="the bundled clip written as the animation FBX (all frames render)")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--quiet-load", type=float, default=0.8)
-    ap.add_argument("--quiet-until", default="22:25", help="HH:MM UTC today: measure anyway after this")
+    ap.add_argument("--quiet-wait-min", type=float, default=20.0,
+                    help="wait at most this long for a quiet machine, then measure anyway (and record it)")
     ap.add_argument("--skip-loop", action="store_true", help="leave out the render.py loop table")
     ap.add_argument("--export-worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -176,8 +177,7 @@ def main() -> int:
         return 0
 
     work = Path(args.work).resolve()
-    hour, minute = (int(x) for x in args.quiet_until.split(":"))
-    until = dt.datetime.now(dt.timezone.utc).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=args.quiet_wait_min)
     char, anim = fbx_files(work, args.clip)
     result: dict = {"date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     "machine": f"{platform.node()}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}",
