@@ -12,7 +12,7 @@ cameras at 512 px — the seed method (``benchmarks/render.py``'s ``worker_seed`
 3. Command B (rig2sketch): ``python -m app.cli render`` with the same files, every frame, 512 px, 8 ring
    cameras, ``depth_normal``, ``runner.workers=2`` and ``renderer.chunks`` auto; no ``PREFECT_API_URL``.
 Both are timed as whole subprocesses (Python start, imports, scene, renders, writes), alternated A B A B, each
-after waiting for a quiet machine (1-minute load average below ``--quiet-load``, polled every 10 s, until
+after waiting for a quiet machine (1-minute load average below ``--quiet-load``, polled every 10 s, for up to
 ``--quiet-wait-min`` minutes; then it measures anyway and records that). Then ``benchmarks/render.py --only-methods
 --methods depth_normal --repeat 2`` runs once (the per-process render loop vs the seed's loop). Everything goes
 to ``<work>/whole_command.json``.
