@@ -9,31 +9,24 @@ unpaired-translation; ``ngf``/``n_blocks``/``antialias`` = the checkpoint's: off
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 from stylizers.base import STYLIZERS
-from stylizers.config import STYLIZER_CONFIGS, Capabilities, StylizerConfig
-from stylizers.cyclegan import load_resnet_stylizer
+from stylizers.config import STYLIZER_CONFIGS
+from stylizers.cyclegan import ResnetGANConfig, load_resnet_stylizer
 from stylizers.unpaired import OFFICIAL, UnpairedStylizer
 
 
 @STYLIZER_CONFIGS.register("cut")
 @dataclass
-class CUTConfig(StylizerConfig):
+class CUTConfig(ResnetGANConfig):
     """``weights``: ``official`` (with ``checkpoint``, required) | a folder/file from train-stylizer."""
 
     name: str = "cut"
     weights: str = OFFICIAL
-    checkpoint: str | None = None
-    ngf: int = 64
-    n_blocks: int = 9
     antialias: bool = True
-
-    capabilities: ClassVar[Capabilities] = Capabilities(style_images=False, trainable=True, data="unpaired")
 
 
 @STYLIZERS.register("cut")
 def build_cut(cfg: CUTConfig) -> UnpairedStylizer:
-    return load_resnet_stylizer("cut", cfg.weights, cfg.checkpoint,
-                                {"ngf": cfg.ngf, "n_blocks": cfg.n_blocks, "antialias": cfg.antialias},
+    return load_resnet_stylizer("cut", cfg.weights, cfg.checkpoint, cfg.arch,
                                 "CUT's latest_net_G.pth (no bundled CUT weights)")

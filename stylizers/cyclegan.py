@@ -20,14 +20,11 @@ from stylizers.unpaired import OFFICIAL, UnpairedStylizer, load_generator_file, 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "data" / "weights" / "cyclegan"
 
 
-@STYLIZER_CONFIGS.register("cyclegan")
 @dataclass
-class CycleGANConfig(StylizerConfig):
-    """``weights``: ``bundled`` | ``official`` (with ``checkpoint``) | a folder/file from train-stylizer.
-    ``ngf``/``n_blocks``/``antialias`` describe an official checkpoint (rig2sketch files carry their own)."""
+class ResnetGANConfig(StylizerConfig):
+    """What the ResNet-generator GANs (CycleGAN, CUT) share: ``checkpoint`` (``weights=official``) and
+    ``ngf``/``n_blocks``/``antialias``, which describe an official checkpoint (rig2sketch files carry their own)."""
 
-    name: str = "cyclegan"
-    weights: str = BUNDLED
     checkpoint: str | None = None
     ngf: int = 64
     n_blocks: int = 9
@@ -39,6 +36,19 @@ class CycleGANConfig(StylizerConfig):
         super().__post_init__()
         if self.ngf < 1 or self.n_blocks < 0:
             raise ValueError(f"stylizer.ngf={self.ngf}, n_blocks={self.n_blocks}: need ngf >= 1, n_blocks >= 0")
+
+    @property
+    def arch(self) -> dict:
+        return {"ngf": self.ngf, "n_blocks": self.n_blocks, "antialias": self.antialias}
+
+
+@STYLIZER_CONFIGS.register("cyclegan")
+@dataclass
+class CycleGANConfig(ResnetGANConfig):
+    """``weights``: ``bundled`` | ``official`` (with ``checkpoint``) | a folder/file from train-stylizer."""
+
+    name: str = "cyclegan"
+    weights: str = BUNDLED
 
 
 def build_resnet(arch: dict) -> ResnetGenerator:
@@ -59,8 +69,7 @@ def load_resnet_stylizer(model: str, weights: str, checkpoint: str | None, arch:
 @STYLIZERS.register("cyclegan")
 def build_cyclegan(cfg: CycleGANConfig) -> UnpairedStylizer:
     weights = str(BUNDLED_DIR) if cfg.weights == BUNDLED else cfg.weights
-    stylizer = load_resnet_stylizer("cyclegan", weights, cfg.checkpoint,
-                                    {"ngf": cfg.ngf, "n_blocks": cfg.n_blocks, "antialias": cfg.antialias},
+    stylizer = load_resnet_stylizer("cyclegan", weights, cfg.checkpoint, cfg.arch,
                                     "the official latest_net_G_A.pth (A->B generator)")
     if cfg.weights == BUNDLED:
         stylizer.source, stylizer.licence = "rig2sketch:bundled", "MIT"
