@@ -44,19 +44,27 @@ CHECKPOINT_FIX = ("give a .safetensors file written by 'rig2sketch train', a .pt
                   "blazepose_lite|full|heavy")
 
 
-def save_delta(path_in: str | Path, path_out: str | Path, extra: dict | None = None) -> Path:
+def save_delta(path_in: str | Path, path_out: str | Path, extra: dict | None = None, blend: float = 1.0) -> Path:
     """Repack a trained BlazePose file as a *delta* of MediaPipe's pretrained network: only the
     tensors training changed, in fp16, with ``rig2sketch.base`` naming the pretrained arch. The
     unchanged tensors come from the bundled ``.tflite`` at load time (not stored twice); the
-    BlazePose weights are fp16 in the ``.tflite`` already."""
+    BlazePose weights are fp16 in the ``.tflite`` already.
+
+    ``blend`` < 1 stores ``pretrained + blend * (trained - pretrained)``: a weight-space ensemble
+    of the fine-tune with the network it started from (WiSE-FT, Wortsman et al. 2022), which
+    gives back some of the pretrained network's skill off the training domain (real drawings)."""
+    if not 0.0 < blend <= 1.0:
+        raise ValueError(f"blend must be in (0, 1] (1 = the fine-tune as trained), got {blend}")
     meta = dict(_metadata(path_in)) if Path(path_in).suffix == ".safetensors" else {}
     cfg = _config(meta)
     if cfg is None or cfg.arch not in BLAZEPOSE_ARCHS:
         raise ValueError(f"{path_in} is not a rig2sketch BlazePose file; only fine-tuned BlazePose packs as a delta")
     base = pose_model(cfg.arch).build(cfg).state_dict()
     state = load_state(path_in)
-    changed = {k: v.to(torch.float16).contiguous() for k, v in state.items()
-               if k in base and not torch.equal(v.to(base[k].dtype), base[k])}
+    changed = {k: (base[k] + blend * (v.to(base[k].dtype) - base[k])).to(torch.float16).contiguous()
+               for k, v in state.items() if k in base and not torch.equal(v.to(base[k].dtype), base[k])}
+    if blend != 1.0:
+        meta["rig2sketch.blend"] = json.dumps(blend)
     meta.update({"rig2sketch.base": json.dumps(cfg.arch), "format": "pt"})
     meta.update({f"rig2sketch.{k}": json.dumps(v) for k, v in (extra or {}).items()})
     path_out = Path(path_out)

@@ -187,3 +187,24 @@ def test_a_fine_tune_packs_as_an_fp16_delta_of_the_pretrained_network(tmp_path) 
     assert (want - got).abs().max().item() < 0.5  # pixels of a 256 px crop (fp16 rounding on noise input)
     with pytest.raises(ValueError, match="only fine-tuned BlazePose"):
         save_delta(HRNET_CHECKPOINT, tmp_path / "x.safetensors")
+
+
+def test_a_blended_delta_lies_between_the_pretrained_and_the_fine_tuned_weights(tmp_path) -> None:
+    """``save_delta(blend=0.5)`` (weight-space ensemble) stores pretrained + 0.5 x the change,
+    records the blend, and refuses blends outside (0, 1]."""
+    from safetensors import safe_open
+    from evaluation.checkpoints import save_delta, save_model
+
+    model = BlazePoseModel("full").eval()
+    name = [k for k in model.state_dict() if k.endswith(".weight")][-1]
+    before = model.state_dict()[name].clone()
+    with torch.no_grad():
+        model.state_dict()[name].add_(0.5)
+    full = save_model(model, BP, tmp_path / "model.safetensors")
+    delta = save_delta(full, tmp_path / "half.safetensors", blend=0.5)
+    with safe_open(str(delta), framework="pt") as f:
+        assert f.keys() == [name] and f.metadata()["rig2sketch.blend"] == "0.5"
+        got = f.get_tensor(name).float()
+    assert torch.allclose(got, (before + 0.25).half().float(), atol=1e-3)
+    with pytest.raises(ValueError, match="blend must be in"):
+        save_delta(full, tmp_path / "x.safetensors", blend=0.0)
