@@ -40,6 +40,16 @@ def test_bad_config_is_one_line_naming_the_key_and_the_fix(kw, key):
     assert key in text and "use " in text and "\n" not in text
 
 
+def test_command_line_overrides_reach_the_render_config_and_are_checked():
+    from app.cli import ConfigError, compose
+
+    cmd = compose("render", ["renderer.proportions.presets=[chibi,heroic]", "renderer.proportions.prob=1",
+                             "renderer.proportions.jitter=0.1", "out=x"])
+    assert cmd.renderer.proportions == ProportionsConfig(presets=["chibi", "heroic"], prob=1.0, jitter=0.1)
+    with pytest.raises(ConfigError, match="renderer.proportions.presets=.*chibbi.*use a list of none, chibi"):
+        compose("render", ["renderer.proportions.presets=[chibbi]", "renderer.proportions.prob=1", "out=x"])
+
+
 def test_off_by_default_changes_no_hash_and_no_metadata():
     default = RenderConfig()
     assert not default.proportions.enabled and "proportions" not in default.record()
@@ -214,3 +224,21 @@ def test_imported_mixamo_fbx_job_labels_sit_on_the_scaled_figure(tmp_path):
     for key in ("image", "keypoints", "joints", "bbox"):
         np.testing.assert_array_equal(again[key], out[key], err_msg=key)
     assert again["params"] == out["params"]
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_a_job_cut_into_parts_draws_the_bodies_one_process_would():
+    from dataclasses import replace
+
+    cfg = RenderConfig(width=64, height=64, threads=1, scene_loader="tests.render_scene:mannequin_scene",
+                       camera=CameraConfig(count=1), frames=FrameConfig(step=5, max_frames=4),
+                       proportions=ProportionsConfig(presets=["chibi", "elongated", "heroic"], prob=0.7, jitter=0.1))
+    job = RenderJob("m__swing", "m", "swing", "m", "swing", cfg, 9, "h")
+    whole = render(job)
+    parts = [render(replace(job, job_id=f"m__swing.part{i:02d}of02", chunk=i, chunks=2, base_id=job.job_id))
+             for i in range(2)]
+    assert np.concatenate([p["frame"] for p in parts]).tolist() == whole["frame"].tolist() == [1, 6, 11, 16]
+    assert [q for p in parts for q in p["params"]] == whole["params"]
+    np.testing.assert_array_equal(np.concatenate([p["keypoints"] for p in parts]), whole["keypoints"])
+    assert len({json.dumps(p["proportions"], sort_keys=True) for p in whole["params"]}) > 1  # one job, many bodies
