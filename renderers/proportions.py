@@ -4,9 +4,9 @@ A preset is a scale factor per bone group, relative to the character as modelled
 ``chibi`` (big head, short limbs and torso), ``elongated`` (fashion-sketch legs and arms),
 ``heroic`` (broad chest and shoulders, long legs, smaller head) and ``none``. Each rendered
 frame of a job draws one (``renderer.proportions``: with probability ``prob`` a preset from
-``presets``, else ``none``), and ``jitter`` multiplies each of its group factors by a draw in
-``[1 - jitter, 1 + jitter]`` (the same for both sides of the body). All cameras of the frame see
-the same body. The Blender wing (``renderers.blender.proportions``) scales the pose bones before
+``presets``, else ``none``), and on a frame that drew a preset ``jitter`` multiplies each of its
+group factors by a draw in ``[1 - jitter, 1 + jitter]`` (the same for both sides of the body).
+All cameras of the frame see the same body. The Blender wing (``renderers.blender.proportions``) scales the pose bones before
 the frame is evaluated, so the image, the mesh, the framing and the labels all come from the
 scaled skeleton.
 

@@ -180,7 +180,8 @@ def _export_mixamo_fbx(path) -> None:
 def _fbx_job(path, proportions: ProportionsConfig, seed: int = 3) -> RenderJob:
     from renderers.selection import CharacterSpec, MotionSpec
 
-    cfg = RenderConfig(width=64, height=64, threads=1, camera=CameraConfig(mode="sampled", count=2, fill_range=(0.8, 0.9)),
+    camera = CameraConfig(mode="sampled", count=2, fill_range=(0.8, 0.9))
+    cfg = RenderConfig(width=64, height=64, threads=1, camera=camera,
                        frames=FrameConfig(step=1, random=2), outputs=OutputConfig(mask=True),
                        proportions=proportions)
     return RenderJob("ybot__wave", CharacterSpec("file", str(path)), MotionSpec("clip", "wave"), "ybot", "wave",
