@@ -6,9 +6,9 @@ A preset is a scale factor per bone group, relative to the character as modelled
 frame of a job draws one (``renderer.proportions``: with probability ``prob`` a preset from
 ``presets``, else ``none``), and on a frame that drew a preset ``jitter`` multiplies each of its
 group factors by a draw in ``[1 - jitter, 1 + jitter]`` (the same for both sides of the body).
-All cameras of the frame see the same body. The Blender wing (``renderers.blender.proportions``) scales the pose bones before
-the frame is evaluated, so the image, the mesh, the framing and the labels all come from the
-scaled skeleton.
+All cameras of the frame see the same body. The Blender wing (``renderers.blender.proportions``)
+scales the pose bones before the frame is evaluated, so the image, the mesh, the framing and the
+labels all come from the scaled skeleton.
 
 How a group scales its bones, in each bone's own axes (Blender: local Y runs head -> tail):
 ``length`` scales Y (the bone gets longer, its children move out with its tail, its thickness
