@@ -228,7 +228,6 @@ def test_imported_mixamo_fbx_job_labels_sit_on_the_scaled_figure(tmp_path):
 
 
 @pytest.mark.blender
-@pytest.mark.slow
 def test_a_job_cut_into_parts_draws_the_bodies_one_process_would():
     from dataclasses import replace
 
