@@ -6,9 +6,11 @@ typo or an impossible value fails before any Blender process starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
+from renderers.proportions import ProportionsConfig
 from renderers.splits import SplitConfig
 
 PROJECTIONS = ("perspective", "orthographic")
@@ -129,6 +131,8 @@ class RenderConfig:
     ``textures``: a texture-set folder (``rig2sketch stylize-textures``) or a folder of them by
     character (``<dir>/<character>/textures``); a character with a set renders with those PBR
     maps (shaded output, ``hed`` contours of the stylized shading), others as before.
+    ``proportions``: per-frame body proportions (chibi, elongated, heroic by bone scaling; labels from
+    the scaled skeleton), ``renderers.proportions``; off by default.
     ``out_dir``, ``seed``: where the shards go and the run seed. A command fills both from its
     top-level ``out`` and ``seed`` (their one source) through :meth:`in_run`; they are not in
     ``configs/renderer/*.yaml``.
@@ -153,6 +157,7 @@ class RenderConfig:
     frames: FrameConfig = field(default_factory=FrameConfig)
     outputs: OutputConfig = field(default_factory=OutputConfig)
     textures: str = ""
+    proportions: ProportionsConfig = field(default_factory=ProportionsConfig)
 
     def __post_init__(self) -> None:
         if isinstance(self.camera, dict):
@@ -163,6 +168,8 @@ class RenderConfig:
             self.outputs = OutputConfig(**self.outputs)
         if isinstance(self.split, dict):
             self.split = SplitConfig(**self.split)
+        if isinstance(self.proportions, dict):
+            self.proportions = ProportionsConfig(**self.proportions)
         self.characters = list(self.characters)
         self.motions = list(self.motions)
         _check_renderer(16 <= self.width <= 8192, "renderer.width", "16..8192 pixels", self.width)
@@ -184,6 +191,15 @@ class RenderConfig:
         from renderers.contours import CONTOURS
 
         _check_renderer(self.contour in CONTOURS, "renderer.contour", ", ".join(CONTOURS.names()), self.contour)
+
+    def record(self) -> dict[str, Any]:
+        """The settings as a plain dict for hashes and shard metadata: ``asdict`` without
+        ``proportions`` while they are off, so runs from before the setting keep their hashes
+        and their shards' bytes."""
+        out = asdict(self)
+        if not self.proportions.enabled:
+            out.pop("proportions")
+        return out
 
     def in_run(self, out_dir: str, seed: int) -> "RenderConfig":
         """This render placed in a run: shards into ``out_dir``, job seeds from ``seed``.

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -123,7 +123,7 @@ def shard_metadata(job: RenderJob) -> dict[str, Any]:
             "job_id": job.job_id, "inputs": job.inputs,
             **({"job": job.sample_prefix, "chunk": [job.chunk, job.chunks]} if job.chunks > 1 else {}),
             "character": job.character_name, "motion": job.motion_name, "stage": "render",
-            "licence": character_licence(job), "renderer": json.dumps(asdict(job.settings), default=str)}
+            "licence": character_licence(job), "renderer": json.dumps(job.settings.record(), default=str)}
 
 
 def shard_paths(job: RenderJob, dataset: Path) -> dict[str, Path]:

@@ -4,7 +4,6 @@ seed derived from the run seed and the job's identity, the split of each of its 
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ def config_hash(cfg: RenderConfig) -> str:
     """Hash of everything that shapes the images and labels (not where or how jobs run). The split
     settings are left out: each job's hash adds the splits its own cameras get (:func:`plan_jobs`),
     so a changed split assignment re-renders only the jobs whose rows change split."""
-    shaping = asdict(cfg)
+    shaping = cfg.record()  # proportions only when on
     for key in ("out_dir", "characters", "motions", "split", "chunks"):
         shaping.pop(key)
     # Runs without textures keep the hashes they had before the setting existed; with them, the

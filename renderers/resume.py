@@ -79,7 +79,7 @@ def settings_changes(stored: Any, job: RenderJob) -> str:
     if not isinstance(stored, dict):
         return ""
     old = _flat(stored)
-    new = _flat(json.loads(json.dumps(asdict(job.settings), default=str)))
+    new = _flat(json.loads(json.dumps(job.settings.record(), default=str)))
     keys = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
             and k.split(".")[0] not in ("out_dir", "characters", "motions")]
     shown = [f"{'run seed' if k == 'seed' else k} {_short(old.get(k))} -> {_short(new.get(k))}" for k in keys[:3]]

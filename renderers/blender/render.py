@@ -16,11 +16,13 @@ from renderers.blender.freestyle import setup_freestyle
 from renderers.blender.parts import setup_part_aov
 from renderers.blender.passes import PassRender
 from renderers.blender.pbr import texture_character
+from renderers.blender.proportions import apply_proportions, prepare_rig
 from renderers.blender.scene import (apply_camera, figure_points, held_animation, make_camera, scene_ray_caster,
                                      setup_world, skin_material)
 from renderers.cameras import frame_view, make_views
 from renderers.contours import CONTOURS
 from renderers.contours.base import LineSettings
+from renderers.proportions import draw_proportions, proportions_rng
 from renderers.shots import frame_chunk, image_extras, label_points, select_frames, silhouette_box
 from rig2sketch.registry import resolve_ref
 
@@ -34,6 +36,8 @@ def iter_render(job: Any, scratch: Path) -> Iterator[dict[str, Any]]:
     ``4, 4`` (world->camera, OpenCV), ``params`` dict, and the optional extras switched on in
     ``settings.outputs``: ``shaded`` ``H, W, 3`` uint8, ``mask`` ``H, W`` uint8, ``depth``
     ``H, W`` uint16 (mm), ``normal`` ``H, W, 3`` uint8, ``parts`` ``H, W`` uint8 part ids.
+    With ``settings.proportions`` on, ``params["proportions"]`` is the frame's body
+    (``renderers.proportions.BodyProportions.record``).
     """
     cfg = job.settings
     keep_freed_memory()  # the same big buffers every render: reuse their pages (~11 ms a 512 px image)
@@ -44,6 +48,10 @@ def iter_render(job: Any, scratch: Path) -> Iterator[dict[str, Any]]:
         texture_character(bpy, character, cfg.textures)
     frames = select_frames(frames, cfg.frames, rng)
     views = make_views(cfg.camera, rng)  # every random draw happens before the chunk is cut: parts agree
+    # Proportions draw from their own stream (off: no draw, nothing touched, the same bytes as before).
+    bodies = draw_proportions(cfg.proportions, frames, proportions_rng(job.seed)) if cfg.proportions.enabled else {}
+    if bodies:
+        prepare_rig(character)
     frames = frame_chunk(frames, job.chunk, job.chunks)
     method = CONTOURS.get(cfg.contour)()
     shaded = method.shaded or cfg.outputs.shaded
@@ -77,6 +85,8 @@ def iter_render(job: Any, scratch: Path) -> Iterator[dict[str, Any]]:
         passes.add("part")
     renderer = PassRender(bpy, scene, passes, scratch)
     for frame in frames:
+        if bodies:  # before frame_set: the frame's evaluation (mesh, framing, labels) has the scaled skeleton
+            apply_proportions(character, bodies[frame])
         scene.frame_set(frame)
         depsgraph = bpy.context.evaluated_depsgraph_get()
         coco, joints = keypoints_fn(character, depsgraph)
@@ -105,6 +115,7 @@ def iter_render(job: Any, scratch: Path) -> Iterator[dict[str, Any]]:
                     "intrinsics": placed.K.astype(np.float32),
                     "extrinsics": placed.world_to_cam.astype(np.float32),
                     "params": {"contour": cfg.contour, "line_px": cfg.line_px, **asdict(view),
-                               "ortho_scale": placed.ortho_scale},
+                               "ortho_scale": placed.ortho_scale,
+                               **({"proportions": bodies[frame].record()} if bodies else {})},
                     **image_extras(result, mask, placed, cfg.outputs),
                 }
