@@ -8,6 +8,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+# The process umask, read once (os.umask can only be read by setting it): finished files get the
+# mode a plain open() would give them, whatever the writer chose for its temp file (safetensors'
+# save_file writes 0600).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -15,12 +21,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     ``save_file``...); on success it is renamed onto ``path``, on an exception removed.
 
     The temp name keeps ``path``'s suffix, so writers that pick a format by suffix still work.
+    The finished file gets the usual ``0666 & ~umask`` mode.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -191,3 +191,22 @@ def test_validator_catches_bad_visibility_and_version(tmp_path):
     assert "visibility must be 0, 1 or 2" in messages(validate_dataset(tmp_path))
     pq.write_table(pq.read_table(tmp_path / "a.parquet").replace_schema_metadata({}), tmp_path / "a.parquet")
     assert "schema version 'missing'" in messages(validate_dataset(tmp_path))
+
+
+def test_atomic_writes_give_the_usual_file_mode_whatever_the_writer_chose(tmp_path) -> None:
+    """safetensors' ``save_file`` writes 0600; a file written through ``atomic_path`` ends with the
+    mode a plain ``open()`` gives (``0666 & ~umask``), so weights others must read are readable."""
+    import os
+
+    import torch
+    from safetensors.torch import save_file
+
+    from rig2sketch.atomic import atomic_path
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")
+    with atomic_path(tmp_path / "w.safetensors") as tmp:
+        save_file({"w": torch.zeros(2)}, str(tmp))
+    assert (tmp_path / "w.safetensors").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~umask
