@@ -2,7 +2,7 @@
 # Rebuild predict's default model, data/weights/blazepose_r2s/rig2sketch_blazepose_full.safetensors: MediaPipe's
 # BlazePose full fine-tuned on rig2sketch's own renders of 11 bundled characters (lena, milo and nora are
 # never rendered for training: they are the held-out test characters of benchmarks/RESULTS.md, "Data value").
-# CPU: ~10 min of renders, ~8 min of stylizing, ~60 min of training on 2 cores (MODEL_CARD.md). Usage:
+# CPU: ~20 min of renders, ~13 min of stylizing, ~55 min of training on 2 cores (MODEL_CARD.md). Usage:
 #   bash scripts/bundled_pose_model.sh [WORK_DIR]      (default runs/pose_model)
 set -euo pipefail
 cd "$(dirname "$0")/.."
