@@ -29,7 +29,7 @@ $R2S train evaluation@_global_=train_blazepose "datasets=$DATA" "holdout.charact
   out_dir="$W/ft" max_steps=5000 epochs=50 log_every_steps=50
 # 4. Pack as an fp16 delta of the pretrained network (the unchanged tensors come from the bundled .tflite),
 #    blended with it in weight space: BLEND (default 0.7) x the fine-tune's change, which gives back most of the
-#    pretrained skill on real drawings for 0.02-0.03 AP on renders (MODEL_CARD.md).
+#    pretrained skill on real drawings for 0.01-0.03 AP on renders (MODEL_CARD.md).
 PYTHONPATH=. .venv/bin/python -c "from evaluation.checkpoints import save_delta; \
 save_delta('$W/ft/model.safetensors', 'data/weights/blazepose_r2s/rig2sketch_blazepose_full.safetensors', \
 blend=${BLEND:-0.7})"
